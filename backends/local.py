@@ -1,0 +1,175 @@
+"""Local-disk storage: temp file, fsync, rename.
+
+Objects live under ``<root>/objects/<key>``; writes go to ``<root>/tmp/`` on
+the same filesystem and are renamed into place only once complete and synced,
+so a crash leaves either the old state or a stray temp file, which
+:meth:`LocalStorage.start` removes. Blocking calls run in the default executor
+or through aiofiles, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Callable
+from functools import partial
+from typing import TypeVar
+
+import aiofiles
+import aiofiles.os
+
+from . import ObjectInfo, ObjectNotFound, validate_key
+
+_T = TypeVar("_T")
+_WRITE_BUFFER = 1024 * 1024  # coalesce small network chunks into fewer thread hops
+_READ_CHUNK = 1024 * 1024
+
+
+class LocalStorage:
+    shared = False
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(root)
+        self._objects = os.path.join(self.root, "objects")
+        self._tmp = os.path.join(self.root, "tmp")
+
+    async def _run(self, func: Callable[..., _T], *args: object) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(None, partial(func, *args))
+
+    def _path(self, key: str) -> str:
+        return os.path.join(self._objects, *validate_key(key).split("/"))
+
+    async def start(self) -> None:
+        await self._run(self._recover)
+
+    def _recover(self) -> None:
+        os.makedirs(self._objects, exist_ok=True)
+        # Anything in tmp/ is a write that never completed: it was never visible.
+        shutil.rmtree(self._tmp, ignore_errors=True)
+        os.makedirs(self._tmp, exist_ok=True)
+
+    async def close(self) -> None:
+        return None
+
+    async def ping(self) -> None:
+        await aiofiles.os.stat(self._objects)
+
+    async def put(self, key: str, chunks: AsyncIterator[bytes]) -> ObjectInfo:
+        path = self._path(key)
+        tmp = os.path.join(self._tmp, uuid.uuid4().hex)
+        try:
+            async with aiofiles.open(tmp, "wb") as out:
+                buffer = bytearray()
+                async for chunk in chunks:
+                    buffer += chunk
+                    if len(buffer) >= _WRITE_BUFFER:
+                        await out.write(bytes(buffer))
+                        buffer.clear()
+                if buffer:
+                    await out.write(bytes(buffer))
+                await out.flush()
+                await self._run(os.fsync, out.fileno())
+            await self._run(self._install, tmp, path)
+        except BaseException:
+            # Cancelled or failed: the temp file must not outlive the attempt.
+            await asyncio.shield(self._run(_unlink_quietly, tmp))
+            raise
+        return await self.stat(key)
+
+    async def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
+        async def once() -> AsyncIterator[bytes]:
+            yield data
+
+        return await self.put(key, once())
+
+    @staticmethod
+    def _install(tmp: str, path: str) -> None:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        os.replace(tmp, path)
+
+    async def get_bytes(self, key: str) -> bytes:
+        try:
+            async with aiofiles.open(self._path(key), "rb") as f:
+                return await f.read()
+        except (FileNotFoundError, NotADirectoryError):
+            raise ObjectNotFound(key) from None
+
+    async def stat(self, key: str) -> ObjectInfo:
+        try:
+            st = await aiofiles.os.stat(self._path(key))
+        except (FileNotFoundError, NotADirectoryError):
+            raise ObjectNotFound(key) from None
+        return ObjectInfo(key, st.st_size, f"{st.st_mtime_ns:x}-{st.st_size:x}", st.st_mtime)
+
+    async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        try:
+            f = await aiofiles.open(self._path(key), "rb")
+        except (FileNotFoundError, NotADirectoryError):
+            raise ObjectNotFound(key) from None
+        async with f:
+            await f.seek(start)
+            remaining = None if end is None else end - start
+            while remaining is None or remaining > 0:
+                size = _READ_CHUNK if remaining is None else min(_READ_CHUNK, remaining)
+                chunk = await f.read(size)
+                if not chunk:
+                    break
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+
+    async def list(self, prefix: str, *, start_after: str | None = None) -> AsyncIterator[str]:
+        for key in await self._run(self._list_sorted, prefix, start_after):
+            yield key
+
+    def _list_sorted(self, prefix: str, start_after: str | None) -> list[str]:
+        # Walk only the deepest directory the prefix names completely.
+        head = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        top = os.path.join(self._objects, *head.split("/")) if head else self._objects
+        keys = []
+        for dirpath, _dirs, files in os.walk(top):
+            rel = os.path.relpath(dirpath, self._objects).replace(os.sep, "/")
+            base = "" if rel == "." else rel + "/"
+            keys.extend(base + name for name in files if (base + name).startswith(prefix))
+        keys.sort()
+        if start_after is not None:
+            keys = [k for k in keys if k > start_after]
+        return keys
+
+    async def delete(self, key: str) -> None:
+        await self._run(self._delete, self._path(key))
+
+    def _delete(self, path: str) -> None:
+        _unlink_quietly(path)
+        self._prune_empty_parents(os.path.dirname(path))
+
+    def _prune_empty_parents(self, directory: str) -> None:
+        while directory.startswith(self._objects + os.sep):
+            try:
+                os.rmdir(directory)
+            except OSError:
+                return
+            directory = os.path.dirname(directory)
+
+    async def delete_prefix(self, prefix: str) -> int:
+        if not validate_key(prefix).endswith("/"):
+            raise ValueError("delete_prefix takes a prefix ending with '/'")
+        return await self._run(self._delete_tree, self._path(prefix.rstrip("/")))
+
+    def _delete_tree(self, directory: str) -> int:
+        count = sum(len(files) for _d, _s, files in os.walk(directory))
+        shutil.rmtree(directory, ignore_errors=True)
+        self._prune_empty_parents(os.path.dirname(directory))
+        return count
+
+    def local_path(self, key: str) -> str | None:
+        return self._path(key)
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
