@@ -1,0 +1,122 @@
+"""The application factory: wires settings, storage, index, sweeper and routes together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.resources
+import time
+from collections.abc import AsyncIterator, Iterable
+
+from aiohttp import web
+
+from backends import Storage, StorageError, open_storage
+
+from . import __version__, images, keys
+from .auth import Credential, UsersAuth, parse_users, public, read_users_file
+from .config import Settings
+from .index import Clock, ResourceIndex, Sweeper
+from .problems import problem_middleware, problem_response
+
+
+def load_users(settings: Settings) -> dict[str, Credential]:
+    users = parse_users(settings.users)
+    if settings.users_file:
+        users.update(read_users_file(settings.users_file))
+    return users
+
+
+def create_app(settings: Settings | None = None, *, storage: Storage | None = None, clock: Clock | None = None,
+               users: dict[str, Credential] | None = None) -> web.Application:
+    """Build the server. ``storage``/``clock``/``users`` override what ``settings`` name (tests)."""
+    settings = settings or Settings()
+    users = users if users is not None else load_users(settings)
+    app = web.Application(middlewares=[problem_middleware, UsersAuth(users)],
+                          client_max_size=settings.max_json_bytes)
+    app[keys.SETTINGS] = settings
+    app[keys.CLOCK] = clock or time.time
+    app[keys.STORAGE] = storage or open_storage(
+        settings.storage, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
+        create_bucket=settings.s3_create_bucket)
+    app[keys.INDEX] = ResourceIndex(app[keys.STORAGE], app[keys.CLOCK])
+    app.cleanup_ctx.append(_storage_lifetime)
+    app.cleanup_ctx.append(_sweeper_lifetime)
+
+    base = settings.base_path.rstrip("/")
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get(base + "/", service_root)
+    if base:
+        app.router.add_get(base, service_root)
+    app.router.add_get(base + "/openapi.yaml", openapi_document)
+    _add_routes(app, base, images.routes)
+    return app
+
+
+def _add_routes(app: web.Application, prefix: str, table: Iterable[web.AbstractRouteDef]) -> None:
+    for route in table:
+        assert isinstance(route, web.RouteDef)
+        if route.method == "GET":  # GET routes answer HEAD too
+            app.router.add_get(prefix + route.path, route.handler, **route.kwargs)
+        else:
+            app.router.add_route(route.method, prefix + route.path, route.handler, **route.kwargs)
+
+
+async def _storage_lifetime(app: web.Application) -> AsyncIterator[None]:
+    storage = app[keys.STORAGE]
+    await storage.start()
+    await app[keys.INDEX].load()
+    try:
+        yield
+    finally:
+        await storage.close()
+
+
+async def _sweeper_lifetime(app: web.Application) -> AsyncIterator[None]:
+    sweeper = Sweeper(app[keys.INDEX], app[keys.SETTINGS].sweep_interval_seconds)
+    app[keys.SWEEPER] = sweeper
+    task = asyncio.create_task(sweeper.run(), name="sweeper")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+@public
+async def service_root(request: web.Request) -> web.Response:
+    """The vendor SDK's availability check: 200 without credentials."""
+    base = request.app[keys.SETTINGS].base_path.rstrip("/")
+    return web.json_response({
+        "name": "dsio-filters-server",
+        "description": "Dentsply Sirona Intraoral Filters API v1 (open implementation)",
+        "apiVersion": "1.0",
+        "version": __version__,
+        "openapi": f"{base}/openapi.yaml",
+    })
+
+
+@public
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+@public
+async def readyz(request: web.Request) -> web.Response:
+    try:
+        await asyncio.wait_for(request.app[keys.STORAGE].ping(), timeout=5)
+    except (StorageError, OSError, asyncio.TimeoutError) as exc:
+        return problem_response(503, f"Storage is not reachable: {type(exc).__name__}.",
+                                headers={"Retry-After": "5"})
+    return web.json_response({"status": "ready"})
+
+
+_OPENAPI_CACHE: dict[str, bytes] = {}
+
+
+async def openapi_document(request: web.Request) -> web.Response:
+    """The OpenAPI document of what this server really does, with its own base path."""
+    base = request.app[keys.SETTINGS].base_path.rstrip("/")
+    if base not in _OPENAPI_CACHE:
+        text = importlib.resources.files("filters_server").joinpath("openapi.yaml").read_text("utf-8")
+        _OPENAPI_CACHE[base] = text.replace("/api/dsio/filters/v1", base).encode()
+    return web.Response(body=_OPENAPI_CACHE[base], content_type="application/yaml")

@@ -1,0 +1,156 @@
+"""One Settings object, from command-line flags and ``FILTERS_*`` environment variables.
+
+Every option has one name: flag ``--max-upload-bytes`` is environment variable
+``FILTERS_MAX_UPLOAD_BYTES``. A flag given on the command line wins over the
+environment, which wins over the default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+DEFAULT_PORT = 43809
+DEFAULT_BASE_PATH = "/api/dsio/filters/v1"
+
+
+def _bool(value: str | bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise argparse.ArgumentTypeError(f"expected a boolean, got {value!r}")
+
+
+def _positive_int(value: str | int) -> int:
+    number = int(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return number
+
+
+def _non_negative_int(value: str | int) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value!r}")
+    return number
+
+
+def _positive_float(value: str | float) -> float:
+    number = float(value)
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value!r}")
+    return number
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything the server can be told. Field names are the option names."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    base_path: str = DEFAULT_BASE_PATH
+    storage: str = "file:var/storage"
+    users: str | None = None
+    users_file: str | None = None
+    ttl_seconds: int = 8 * 3600
+    sweep_interval_seconds: float = 60.0
+    max_upload_bytes: int = 256 * 1024 * 1024
+    max_pixels: int = 100_000_000
+    max_json_bytes: int = 1024 * 1024
+    public_url: str | None = None
+    workers: int = 0  # 0: one per CPU
+    queue_depth: int = 4
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_create_bucket: bool = False
+    log_level: str = "info"
+    log_format: str = "text"
+
+    def __post_init__(self) -> None:
+        if not self.base_path.startswith("/") or self.base_path.endswith("/") and self.base_path != "/":
+            raise ValueError(f"base path must start and not end with '/': {self.base_path!r}")
+        if self.log_format not in ("text", "json"):
+            raise ValueError(f"log format must be 'text' or 'json', not {self.log_format!r}")
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or os.cpu_count() or 1
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+# name -> (argparse type, help). Defaults come from the dataclass.
+_OPTIONS: dict[str, tuple[Any, str]] = {
+    "host": (str, "interface to listen on"),
+    "port": (_positive_int, "TCP port"),
+    "base_path": (str, "path prefix of the API"),
+    "storage": (str, "memory://, file:///abs/path, file:relative/path or s3://bucket/prefix"),
+    "users": (str, "API users as name:password[,name:password...]"),
+    "users_file": (str, "file with one name:password or name:<pbkdf2 hash> a line"),
+    "ttl_seconds": (_positive_int, "lifetime of an image resource"),
+    "sweep_interval_seconds": (_positive_float, "how often expired resources are removed"),
+    "max_upload_bytes": (_positive_int, "largest accepted upload body"),
+    "max_pixels": (_positive_int, "largest accepted image (width x height)"),
+    "max_json_bytes": (_positive_int, "largest accepted JSON document (imageInfo part, filter body)"),
+    "public_url": (str, "external origin for resource URLs, e.g. https://filters.example.com"),
+    "workers": (_non_negative_int, "threads for pixel work (0: one per CPU)"),
+    "queue_depth": (_non_negative_int, "pixel jobs allowed to wait for a worker before 503"),
+    "s3_endpoint_url": (str, "S3 endpoint (MinIO, moto, ...); default: AWS"),
+    "s3_region": (str, "S3 region"),
+    "s3_create_bucket": (_bool, "create the S3 bucket on start if missing (development)"),
+    "log_level": (str, "debug, info, warning or error"),
+    "log_format": (str, "text or json"),
+}
+
+
+def env_name(option: str) -> str:
+    return "FILTERS_" + option.upper()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="filters-server",
+        description="DSIO Intraoral Filters API v1 server. Every flag may also be given as the "
+        "environment variable FILTERS_<FLAG> (e.g. --max-pixels = FILTERS_MAX_PIXELS).",
+    )
+    defaults = Settings()
+    for name, (kind, help_text) in _OPTIONS.items():
+        flag = "--" + name.replace("_", "-")
+        default = getattr(defaults, name)
+        parser.add_argument(flag, dest=name, type=kind, default=None,
+                            help=f"{help_text} [env {env_name(name)}; default {default!r}]")
+    parser.add_argument("--hash-password", metavar="PASSWORD", default=None,
+                        help="print a users-file hash of PASSWORD and exit")
+    return parser
+
+
+def load_settings(argv: Sequence[str] | None = None,
+                  environ: Mapping[str, str] | None = None) -> tuple[Settings, argparse.Namespace]:
+    """Settings from flags over environment over defaults; also the parsed namespace."""
+    environ = os.environ if environ is None else environ
+    parser = build_parser()
+    namespace = parser.parse_args(argv)
+    values: dict[str, Any] = {}
+    for name, (kind, _help) in _OPTIONS.items():
+        flag_value = getattr(namespace, name)
+        if flag_value is not None:
+            values[name] = flag_value
+        elif env_name(name) in environ:
+            raw = environ[env_name(name)]
+            try:
+                values[name] = kind(raw)
+            except (argparse.ArgumentTypeError, ValueError) as exc:
+                parser.error(f"{env_name(name)}: {exc}")
+    try:
+        return Settings(**values), namespace
+    except ValueError as exc:
+        parser.error(str(exc))
+        raise  # unreachable: parser.error exits

@@ -1,0 +1,162 @@
+"""Reading a ``POST /images`` multipart body: the ImageInfo part and the streamed media part.
+
+The media part goes to storage chunk by chunk while :mod:`pngcheck` validates
+the same bytes, so memory use does not depend on the file size and a bad file
+is rejected as soon as its bytes show it. Parts may come in either order (the
+.NET SDK sends the media first); part names are matched ignoring case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import BodyPartReader, MultipartReader, web
+
+from backends import ObjectInfo, Storage
+
+from .pngcheck import PngInfo, PngRejected, PngValidator
+from .problems import Problem
+from .schemas import IMAGE_INFO, load_or_raise
+
+INFO_PART_NAMES = frozenset({"imageinfo"})
+MEDIA_PART_NAMES = frozenset({"imagemedia", "media"})
+MEDIA_TYPES = frozenset({"image/png", "application/octet-stream"})
+CHUNK_SIZE = 256 * 1024
+MAX_PARTS = 8
+
+
+@dataclasses.dataclass(frozen=True)
+class Upload:
+    image_info: dict[str, Any]
+    png: PngInfo
+    stored: ObjectInfo
+
+
+class _Budget:
+    """Counts body bytes across all parts against ``--max-upload-bytes``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def take(self, count: int) -> None:
+        self.used += count
+        if self.used > self.limit:
+            raise Problem(413, f"The upload exceeds the limit of {self.limit} bytes.")
+
+
+def parse_image_info(raw: bytes, charset: str | None = None) -> dict[str, Any]:
+    """Bytes of the ImageInfo part -> canonical ImageInfo, or a 400 Problem naming the fault."""
+    try:
+        document = json.loads(raw.decode(charset or "utf-8-sig"))
+    except (UnicodeDecodeError, LookupError, json.JSONDecodeError) as exc:
+        raise Problem(400, f"The imageInfo part is not valid JSON: {exc}.") from None
+    try:
+        return load_or_raise(IMAGE_INFO, document, "imageInfo")
+    except ValueError as exc:
+        raise Problem(400, str(exc) + ".") from None
+
+
+async def receive_upload(request: web.Request, storage: Storage, key: str, *, max_upload_bytes: int,
+                         max_pixels: int, max_json_bytes: int) -> Upload:
+    """Consume the request body; store the media under ``key``; raise Problem on bad input.
+
+    On any exception the caller removes ``key`` (the media may be stored already).
+    """
+    if request.content_type != "multipart/form-data":
+        raise Problem(415, "POST /images takes multipart/form-data with an imageInfo and an imageMedia part.")
+    if request.content_length is not None and request.content_length > max_upload_bytes:
+        raise Problem(413, f"The upload exceeds the limit of {max_upload_bytes} bytes.")
+    try:
+        reader = await request.multipart()
+    except (ValueError, AssertionError, KeyError) as exc:
+        raise Problem(400, f"Malformed multipart body: {exc}.") from None
+
+    budget = _Budget(max_upload_bytes)
+    image_info: dict[str, Any] | None = None
+    stored: tuple[PngInfo, ObjectInfo] | None = None
+    parts = 0
+    while True:
+        part = await _next_part(reader)
+        if part is None:
+            break
+        parts += 1
+        if parts > MAX_PARTS:
+            raise Problem(400, f"Too many parts: at most {MAX_PARTS} are read.")
+        name = (part.name or "").lower()
+        if name in INFO_PART_NAMES:
+            if image_info is not None:
+                raise Problem(400, "More than one imageInfo part.")
+            raw = await _read_bounded(part, budget, max_json_bytes)
+            image_info = parse_image_info(raw, part.get_charset(None))
+        elif name in MEDIA_PART_NAMES:
+            if stored is not None:
+                raise Problem(400, "More than one imageMedia part.")
+            declared = (part.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if declared and declared not in MEDIA_TYPES:
+                raise Problem(415, f"The imageMedia part is declared as {declared!r}; a 16-bit grayscale "
+                                   "PNG (image/png) is required.")
+            validator = PngValidator(max_pixels=max_pixels)
+            info = await storage.put(key, _validated_chunks(part, validator, budget))
+            assert validator.info is not None  # finish() succeeded inside the stream
+            stored = (validator.info, info)
+        else:
+            await _drain(part, budget)
+    if stored is None:
+        raise Problem(400, "The imageMedia part is missing.")
+    if image_info is None:
+        raise Problem(400, "The imageInfo part is missing.")
+    return Upload(image_info, *stored)
+
+
+async def _next_part(reader: MultipartReader) -> BodyPartReader | None:
+    try:
+        part = await reader.next()
+    except (ValueError, AssertionError, RuntimeError) as exc:
+        raise Problem(400, f"Malformed multipart body: {exc}.") from None
+    if part is not None and not isinstance(part, BodyPartReader):
+        raise Problem(400, "Nested multipart parts are not accepted.")
+    return part
+
+
+async def _chunks(part: BodyPartReader, budget: _Budget) -> AsyncIterator[bytes]:
+    while True:
+        try:
+            chunk = await part.read_chunk(CHUNK_SIZE)
+        except (ValueError, AssertionError) as exc:
+            raise Problem(400, f"Malformed multipart body: {exc}.") from None
+        if not chunk:
+            return
+        budget.take(len(chunk))
+        yield chunk
+
+
+async def _validated_chunks(part: BodyPartReader, validator: PngValidator,
+                            budget: _Budget) -> AsyncIterator[bytes]:
+    loop = asyncio.get_running_loop()
+    try:
+        async for chunk in _chunks(part, budget):
+            # Inflating and CRC work release the GIL: keep it off the event loop.
+            await loop.run_in_executor(None, validator.feed, chunk)
+            yield chunk
+        validator.finish()  # truncation must fail before storage commits the object
+    except PngRejected as exc:
+        raise Problem(exc.status, str(exc)) from None
+
+
+async def _read_bounded(part: BodyPartReader, budget: _Budget, limit: int) -> bytes:
+    data = bytearray()
+    async for chunk in _chunks(part, budget):
+        data += chunk
+        if len(data) > limit:
+            raise Problem(413, f"The imageInfo part exceeds {limit} bytes.")
+    return bytes(data)
+
+
+async def _drain(part: BodyPartReader, budget: _Budget) -> None:
+    async for _chunk in _chunks(part, budget):
+        pass

@@ -1,0 +1,16 @@
+"""Typed application keys: everything with a lifetime hangs off the app, never a global."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from backends import Storage
+
+from .config import Settings
+from .index import Clock, ResourceIndex, Sweeper
+
+SETTINGS = web.AppKey("settings", Settings)
+STORAGE = web.AppKey("storage", Storage)
+INDEX = web.AppKey("index", ResourceIndex)
+CLOCK = web.AppKey("clock", Clock)  # type: ignore[arg-type]
+SWEEPER = web.AppKey("sweeper", Sweeper)

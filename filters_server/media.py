@@ -1,0 +1,161 @@
+"""Serving stored bytes over HTTP: full, single range, multipart/byteranges, 304, 416.
+
+Works from any backend through ``Storage.read``; when the backend has a local
+file, whole files and single ranges go out with ``sendfile``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+from aiohttp import hdrs, web
+
+from backends import ObjectNotFound, Storage
+
+from . import ranges
+from .problems import problem_response
+
+
+class Representation:
+    """The stored object to serve and its validators."""
+
+    def __init__(self, storage: Storage, key: str, *, size: int, etag: str, last_modified: float,
+                 content_type: str, extra_headers: dict[str, str] | None = None) -> None:
+        self.storage = storage
+        self.key = key
+        self.size = size
+        self.etag = f'"{etag}"'
+        self.last_modified = last_modified
+        self.content_type = content_type
+        self.extra_headers = extra_headers or {}
+
+    def headers(self) -> dict[str, str]:
+        return {
+            hdrs.ETAG: self.etag,
+            hdrs.LAST_MODIFIED: ranges.http_date(self.last_modified),
+            hdrs.ACCEPT_RANGES: "bytes",
+            hdrs.CACHE_CONTROL: "private, no-cache",
+            **self.extra_headers,
+        }
+
+
+async def serve(request: web.Request, rep: Representation) -> web.StreamResponse:
+    decision = ranges.plan(request.method, request.headers, etag=rep.etag,
+                           last_modified=rep.last_modified, size=rep.size)
+    headers = rep.headers()
+    if decision.status == 304:
+        return web.Response(status=304, headers=headers)
+    if decision.status == 416:
+        headers[hdrs.CONTENT_RANGE] = f"bytes */{rep.size}"
+        return problem_response(416, f"No requested range lies within the {rep.size} bytes of this media.",
+                                headers=headers)
+    if decision.status == 200:
+        return await _send(request, rep, 200, headers, rep.content_type, [(0, rep.size)])
+    if len(decision.ranges) == 1:
+        start, end = decision.ranges[0]
+        headers[hdrs.CONTENT_RANGE] = f"bytes {start}-{end - 1}/{rep.size}"
+        return await _send(request, rep, 206, headers, rep.content_type, [(start, end)])
+    return await _send_multipart(request, rep, headers, decision.ranges)
+
+
+async def _send(request: web.Request, rep: Representation, status: int, headers: dict[str, str],
+                content_type: str, pieces: list[tuple[int, int]]) -> web.StreamResponse:
+    (start, end), = pieces
+    response = web.StreamResponse(status=status, headers=headers)
+    response.content_type = content_type
+    response.content_length = end - start
+    if request.method == hdrs.METH_HEAD:
+        await response.prepare(request)
+        await response.write_eof()
+        return response
+    path = rep.storage.local_path(rep.key)
+    if path is not None:
+        return await _sendfile(request, response, path, start, end - start)
+    chunks = rep.storage.read(rep.key, start, end)
+    first = await _first_chunk(chunks)  # a missing object must fail before headers go out
+    await response.prepare(request)
+    await _pump(response, first, chunks)
+    await response.write_eof()
+    return response
+
+
+async def _first_chunk(chunks: AsyncIterator[bytes]) -> bytes:
+    try:
+        return await anext(chunks)
+    except StopAsyncIteration:
+        return b""
+
+
+async def _pump(response: web.StreamResponse, first: bytes, chunks: AsyncIterator[bytes]) -> None:
+    try:
+        if first:
+            await response.write(first)
+        async for chunk in chunks:
+            await response.write(chunk)
+    finally:
+        await chunks.aclose()  # type: ignore[attr-defined]
+
+
+async def _sendfile(request: web.Request, response: web.StreamResponse, path: str,
+                    offset: int, count: int) -> web.StreamResponse:
+    loop = asyncio.get_running_loop()
+    try:
+        handle = await loop.run_in_executor(None, open, path, "rb")
+    except (FileNotFoundError, NotADirectoryError):
+        raise ObjectNotFound(path) from None
+    try:
+        await response.prepare(request)
+        transport = request.transport
+        if count and transport is not None and not os.environ.get("AIOHTTP_NOSENDFILE"):
+            writer = response._payload_writer  # flush headers before the kernel takes over
+            if writer is not None:
+                await writer.drain()
+            try:
+                await loop.sendfile(transport, handle, offset, count)
+            except NotImplementedError:
+                await _copy_file(response, handle, offset, count)
+        elif count:
+            await _copy_file(response, handle, offset, count)
+    finally:
+        await loop.run_in_executor(None, handle.close)
+    await response.write_eof()
+    return response
+
+
+async def _copy_file(response: web.StreamResponse, handle, offset: int, count: int) -> None:  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, handle.seek, offset)
+    while count > 0:
+        chunk = await loop.run_in_executor(None, handle.read, min(count, 1024 * 1024))
+        if not chunk:
+            break
+        count -= len(chunk)
+        await response.write(chunk)
+
+
+async def _send_multipart(request: web.Request, rep: Representation, headers: dict[str, str],
+                          pieces: tuple[tuple[int, int], ...]) -> web.StreamResponse:
+    boundary = uuid.uuid4().hex
+    heads = [
+        (f"--{boundary}\r\nContent-Type: {rep.content_type}\r\n"
+         f"Content-Range: bytes {start}-{end - 1}/{rep.size}\r\n\r\n").encode()
+        for start, end in pieces
+    ]
+    tail = f"--{boundary}--\r\n".encode()
+    length = sum(len(h) + (end - start) + 2 for h, (start, end) in zip(heads, pieces)) + len(tail)
+    headers[hdrs.CONTENT_TYPE] = f"multipart/byteranges; boundary={boundary}"
+    response = web.StreamResponse(status=206, headers=headers)
+    response.content_length = length
+    await response.prepare(request)
+    if request.method != hdrs.METH_HEAD:
+        for head, (start, end) in zip(heads, pieces):
+            await response.write(head)
+            async for chunk in rep.storage.read(rep.key, start, end):
+                await response.write(chunk)
+            await response.write(b"\r\n")
+        await response.write(tail)
+    await response.write_eof()
+    return response

@@ -1,0 +1,73 @@
+"""RFC 9457 problem details: every error the API answers is ``application/problem+json``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from http import HTTPStatus
+
+from aiohttp import web
+
+from backends import StorageUnavailable
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Problem(Exception):
+    """Raise from anywhere below a handler to answer with a problem document."""
+
+    def __init__(self, status: int, detail: str, *, title: str | None = None,
+                 headers: Mapping[str, str] | None = None, **extra: object) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.title = title or HTTPStatus(status).phrase
+        self.headers = dict(headers or {})
+        self.extra = extra
+
+
+def problem_response(status: int, detail: str, *, title: str | None = None,
+                     headers: Mapping[str, str] | None = None, **extra: object) -> web.Response:
+    body = {
+        "type": "about:blank",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    response = web.Response(status=status, body=json.dumps(body).encode(), content_type=PROBLEM_JSON,
+                            headers=headers)
+    return response
+
+
+def from_problem(problem: Problem) -> web.Response:
+    return problem_response(problem.status, problem.detail, title=problem.title,
+                            headers=problem.headers, **problem.extra)
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every error into a problem document, whatever raised it."""
+    try:
+        return await handler(request)
+    except Problem as problem:
+        return from_problem(problem)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        headers = {k: v for k, v in exc.headers.items() if k.lower() not in ("content-type", "content-length")}
+        return problem_response(exc.status, exc.text if exc.text and not exc.text.startswith(str(exc.status))
+                                else exc.reason, headers=headers)
+    except StorageUnavailable as exc:
+        log.warning("storage unavailable: %s", exc)
+        return problem_response(503, "Storage is temporarily unavailable; retry shortly.",
+                                headers={"Retry-After": "5"})
+    except (ConnectionResetError, web.HTTPClientError):  # pragma: no cover - client went away
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem_response(500, "The server failed to process the request.")
