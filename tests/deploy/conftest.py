@@ -95,8 +95,14 @@ def _set_images(docs: list[Manifest], images: list[dict[str, str]]) -> None:
             container["image"] = f"{name}:{tag}" if tag else name
 
 
-def render_kustomization(directory: Path) -> list[Manifest]:
+class KustomizeCycle(ValueError):
+    """kustomize refuses a resource directory that contains a directory being rendered."""
+
+
+def render_kustomization(directory: Path, _visiting: tuple[Path, ...] = ()) -> list[Manifest]:
     """Render ``directory``'s kustomization.yaml the way ``kubectl kustomize`` would."""
+    directory = directory.resolve()
+    visiting = (*_visiting, directory)
     kustomization = load_documents(directory / KUSTOMIZATION)[0]
     unsupported = set(kustomization) - SUPPORTED_KUSTOMIZE_KEYS
     if unsupported:
@@ -105,7 +111,13 @@ def render_kustomization(directory: Path) -> list[Manifest]:
     docs: list[Manifest] = []
     for entry in kustomization.get("resources", []):
         path = (directory / entry).resolve()
-        docs.extend(render_kustomization(path) if path.is_dir() else load_documents(path))
+        if not path.is_dir():
+            docs.extend(load_documents(path))
+            continue
+        # Same rule as kustomize's loader: an overlay must not live inside its own base.
+        if any(path == v or path in v.parents for v in visiting):
+            raise KustomizeCycle(f"{path} contains {directory}, which is being rendered")
+        docs.extend(render_kustomization(path, visiting))
 
     ids = [object_id(doc) for doc in docs]
     duplicates = {i for i in ids if ids.count(i) > 1}

@@ -91,6 +91,16 @@ def test_validator_rejects_a_misspelled_field(base_docs, validate):
         validate(broken, "1.28")
 
 
+def test_renderer_rejects_an_overlay_inside_its_own_base(tmp_path, render):
+    # kubectl kustomize fails with "cycle detected" on this layout; the renderer must too.
+    overlay = tmp_path / "overlays" / "dev"
+    overlay.mkdir(parents=True)
+    (tmp_path / "kustomization.yaml").write_text("resources: []\n")
+    (overlay / "kustomization.yaml").write_text("resources: [../..]\n")
+    with pytest.raises(ValueError, match="contains"):
+        render(overlay)
+
+
 def test_manifests_are_namespace_agnostic(manifest):
     assert "namespace" not in manifest["metadata"]
 
@@ -177,7 +187,11 @@ def test_service_targets_the_server_container_port(base_docs):
     assert (service["spec"]["type"], port["port"], target) == ("ClusterIP", SERVER_PORT, SERVER_PORT)
 
 
-@pytest.mark.parametrize(("kind", "path"), [("Service", ("spec", "selector")), ("PodDisruptionBudget", ("spec", "selector", "matchLabels"))])
+@pytest.mark.parametrize(
+    ("kind", "path"),
+    [("Service", ("spec", "selector")), ("PodDisruptionBudget", ("spec", "selector", "matchLabels"))],
+    ids=["Service", "PodDisruptionBudget"],
+)
 def test_selectors_match_the_server_pods(base_docs, kind, path):
     selector = find(base_docs, kind, SERVER)
     for key in path:
