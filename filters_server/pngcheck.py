@@ -261,6 +261,10 @@ class PngValidator:
                 self._small.clear()
                 self._state, self._need = _CHUNK_HEADER, 8
             return
+        if head.startswith(PNG_SIGNATURE[:4]):
+            # Typically a text-mode transfer that rewrote the line endings: say so at once
+            # rather than waiting for the longest foreign signature (DICOM's) to rule out.
+            raise InvalidPng("corrupt PNG signature (was the file transferred in text mode?)")
         for name, magic in _OTHER_FORMATS:
             if len(head) >= magic[0] and _compatible(head, magic):
                 raise UnsupportedImage(f"upload is a {name} image; a 16-bit grayscale PNG is required")
