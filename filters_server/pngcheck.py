@@ -131,8 +131,8 @@ _OTHER_FORMATS: tuple[tuple[str, tuple[int, tuple[tuple[int, frozenset[int]], ..
     ("JPEG 2000", _magic(b"\xff\x4f\xff\x51")),
     ("JPEG XL", _magic(b"\xff\x0a")),
     ("JPEG XL", _magic(b"\0\0\0\x0cJXL \r\n\x87\n")),
-    *((f"HEIF ({brand})", _magic(4, b"ftyp" + brand)) for brand in (b"heic", b"heix", b"mif1", b"msf1")),
-    *((f"AVIF ({brand})", _magic(4, b"ftyp" + brand)) for brand in (b"avif", b"avis")),
+    *(("HEIF", _magic(4, b"ftyp" + brand)) for brand in (b"heic", b"heix", b"mif1", b"msf1")),
+    *(("AVIF", _magic(4, b"ftyp" + brand)) for brand in (b"avif", b"avis")),
     ("PNM", _magic(b"P", _PNM_KIND, _WHITESPACE)),
     ("QOI", _magic(b"qoif")),
     ("Photoshop PSD", _magic(b"8BPS")),
@@ -267,7 +267,7 @@ class PngValidator:
             raise InvalidPng("corrupt PNG signature (was the file transferred in text mode?)")
         for name, magic in _OTHER_FORMATS:
             if len(head) >= magic[0] and _compatible(head, magic):
-                raise UnsupportedImage(f"upload is a {name} image; a 16-bit grayscale PNG is required")
+                raise UnsupportedImage(f"upload is in {name} format; a 16-bit grayscale PNG is required")
         if not any(_compatible(head, magic) for _, magic in _OTHER_FORMATS):
             raise InvalidPng("upload is not a PNG image (no PNG signature) nor any recognised image format")
         self._need = _SNIFF_LENGTH
