@@ -194,6 +194,7 @@ class PngValidator:
         return self._info
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Check the next bytes of the upload; keeps no reference to ``data``."""
         if self._error is not None:
             raise self._error
         if self._finished:
@@ -205,6 +206,7 @@ class PngValidator:
             raise
 
     def finish(self) -> PngInfo:
+        """End of upload: the PNG's facts if it was complete, else InvalidPng (truncated)."""
         if self._error is not None:
             raise self._error
         self._finished = True

@@ -125,7 +125,9 @@ def chunk_soups(draw) -> bytes:
     if not draw(st.integers(0, 3)):
         del idats[draw(st.integers(0, len(idats) - 1))]
     ancillary = st.sampled_from([(b"tEXt", b"k\0v"), (b"gAMA", bytes(4)), (b"zzZz", b"")])
-    misplaced = st.sampled_from([(b"IEND", b""), (b"IEND", b"x"), (b"PLTE", bytes(6)), (b"ABCD", b""), (b"IHDR", bytes(13))])
+    misplaced = st.sampled_from(
+        [(b"IEND", b""), (b"IEND", b"x"), (b"PLTE", bytes(6)), (b"ABCD", b""), (b"IHDR", bytes(13))]
+    )
     other = st.lists(st.one_of(ancillary, misplaced) if not draw(st.integers(0, 3)) else ancillary, max_size=2)
     if draw(st.integers(0, 3)):
         fields = (16, 0, draw(st.integers(0, 1)))

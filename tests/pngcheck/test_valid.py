@@ -103,3 +103,11 @@ def test_accepts_image_of_exactly_max_pixels():
 def test_accepts_all_pixel_values():
     pixels = np.arange(65536, dtype=np.uint16).reshape(256, 256)
     assert validate(png(256, 256, scanlines(pixels))).width == 256
+
+
+def test_feeding_after_finish_is_a_programming_error():
+    validator = PngValidator()
+    validator.feed(gray16_png(2, 2))
+    validator.finish()
+    with pytest.raises(RuntimeError):
+        validator.feed(b"")
