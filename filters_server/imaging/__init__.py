@@ -1,0 +1,28 @@
+"""Pure pixel code of the filters: LUT map/unmap, filter pipelines, codecs.
+
+No aiohttp and no asyncio here: the server calls ``run_filter`` (or the pieces) from a
+worker thread. See docs/filters.md for what each filter computes.
+"""
+
+from .codecs import OUTPUT_TYPES, decode_png16, encode
+from .filters import FILTER_NAMES, ae, run_filter, select, supreme, unmap
+from .lut import DegenerateLut, Lut, check_lut
+from .params import AE_TASKS, SELECT_MODES, SUPREME_TASKS
+
+__all__ = [
+    "AE_TASKS",
+    "FILTER_NAMES",
+    "OUTPUT_TYPES",
+    "SELECT_MODES",
+    "SUPREME_TASKS",
+    "DegenerateLut",
+    "Lut",
+    "ae",
+    "check_lut",
+    "decode_png16",
+    "encode",
+    "run_filter",
+    "select",
+    "supreme",
+    "unmap",
+]

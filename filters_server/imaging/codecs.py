@@ -1,0 +1,70 @@
+"""Decode uploads, encode results. C codecs only: they dominate the request time.
+
+PNG, TIFF, JPEG: OpenCV imencode/imdecode. GIF: Pillow, because OpenCV's GIF writer
+(opencv-python-headless 5.0) refuses single-channel images and palette-quantises colour
+ones, while Pillow writes an 8-bit grayscale GIF losslessly. All outputs are
+deterministic: no timestamps, fixed settings.
+"""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+from PIL import Image
+
+OUTPUT_TYPES: tuple[str, ...] = ("image/png", "image/tiff", "image/jpeg", "image/gif")
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# zlib level 1 + Huffman-only (no LZ77 matching): noisy 16-bit X-ray data gains little from
+# matching, while it is most of deflate's time (see docs/filters.md for the measurements).
+PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY]
+TIFF_PARAMS = [cv2.IMWRITE_TIFF_COMPRESSION, cv2.IMWRITE_TIFF_COMPRESSION_NONE]
+JPEG_QUALITY = 90
+JPEG_PARAMS = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
+
+
+def decode_png16(data: bytes) -> np.ndarray:
+    """A 16-bit grayscale PNG -> 2-D uint16 array; ValueError for anything else."""
+    if not data.startswith(PNG_SIGNATURE):
+        raise ValueError("not a PNG file (bad signature)")
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise ValueError("PNG data could not be decoded")
+    if image.ndim != 2:
+        raise ValueError(f"expected a grayscale PNG, got {image.shape[2]} channels")
+    if image.dtype != np.uint16:
+        raise ValueError(f"expected a 16-bit PNG, got {image.dtype.itemsize * 8}-bit samples")
+    return image
+
+
+def to_8bit(image: np.ndarray, white: int = 65535) -> np.ndarray:
+    """Linear 16 -> 8 bit: ``round(v * 255 / white)``, saturating above ``white``."""
+    return cv2.convertScaleAbs(image, alpha=255.0 / white)
+
+
+def encode(image: np.ndarray, media_type: str, *, white: int = 65535) -> bytes:
+    """Encode a 2-D uint16 image as ``media_type`` (one of OUTPUT_TYPES).
+
+    PNG and TIFF keep all 16 bits. JPEG and GIF are 8-bit: the image is scaled linearly
+    so that ``white`` (default: the 16-bit maximum, right for mapped images, which are
+    display-ready) becomes 255.
+    """
+    if image.ndim != 2 or image.dtype != np.uint16:
+        raise ValueError(f"expected a 2-D uint16 image, got {image.dtype} with shape {image.shape}")
+    if media_type == "image/png":
+        ok, buf = cv2.imencode(".png", image, PNG_PARAMS)
+    elif media_type == "image/tiff":
+        ok, buf = cv2.imencode(".tif", image, TIFF_PARAMS)
+    elif media_type == "image/jpeg":
+        ok, buf = cv2.imencode(".jpg", to_8bit(image, white), JPEG_PARAMS)
+    elif media_type == "image/gif":
+        out = io.BytesIO()
+        Image.fromarray(to_8bit(image, white)).save(out, format="GIF")
+        return out.getvalue()
+    else:
+        raise ValueError(f"unsupported output media type {media_type!r}; expected one of {OUTPUT_TYPES}")
+    if not ok:  # pragma: no cover - OpenCV only fails here on invalid input, checked above
+        raise ValueError(f"encoding {media_type} failed")
+    return buf.tobytes()

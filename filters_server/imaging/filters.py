@@ -1,0 +1,119 @@
+"""The four filter endpoints as pure functions: uint16 image in, uint16 image out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from . import params as P
+from .codecs import decode_png16, encode
+from .lut import Lut, check_lut, unmap_image
+from .pipeline import apply
+
+
+def _check_image(image: np.ndarray) -> None:
+    if image.ndim != 2 or image.dtype != np.uint16:
+        raise ValueError(f"expected a 2-D uint16 image, got {image.dtype} with shape {image.shape}")
+
+
+def _choice(value: str, allowed: tuple[str, ...], field: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{field} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def _strength(sharpness: float) -> float:
+    if isinstance(sharpness, bool) or not isinstance(sharpness, (int, float)) or not 0.0 <= sharpness <= 100.0:
+        raise ValueError(f"sharpness must be a number in [0, 100]; got {sharpness!r}")
+    return float(sharpness) / 100.0
+
+
+def unmap(image: np.ndarray, lut: Lut) -> np.ndarray:
+    """Sensor values X = round(Xmin + x' (Xmax - Xmin)), clipped to [0, totalGrays - 1]."""
+    _check_image(image)
+    check_lut(lut)
+    return unmap_image(image, lut)
+
+
+def select(
+    image: np.ndarray, lut: Lut, *, binned: bool, mode: str = P.DEFAULT_SELECT_MODE, pitch_mm: float | None = None
+) -> np.ndarray:
+    """Select filter: fixed strength s = 1, the mode picks denoise weight and band gains."""
+    profile = P.SELECT_PROFILES[_choice(mode, P.SELECT_MODES, "enhancementMode")]
+    _check_image(image)
+    check_lut(lut)
+    return apply(image, lut, profile, 1.0, P.pitch_mm(binned, pitch_mm))
+
+
+def supreme(
+    image: np.ndarray,
+    lut: Lut,
+    *,
+    binned: bool,
+    task: str = P.DEFAULT_TASK,
+    sharpness: float = P.DEFAULT_SHARPNESS,
+    pitch_mm: float | None = None,
+) -> np.ndarray:
+    """Supreme filter: the task picks the profile, sharpness/100 scales the band sum."""
+    profile = P.SUPREME_PROFILES[_choice(task, P.SUPREME_TASKS, "task")]
+    strength = _strength(sharpness)
+    _check_image(image)
+    check_lut(lut)
+    return apply(image, lut, profile, strength, P.pitch_mm(binned, pitch_mm))
+
+
+def ae(
+    image: np.ndarray,
+    lut: Lut,
+    *,
+    binned: bool,
+    task: str = P.DEFAULT_TASK,
+    sharpness: float = P.DEFAULT_SHARPNESS,
+    pitch_mm: float | None = None,
+) -> np.ndarray:
+    """AE filter: same pipeline and tables as supreme, without the hygiene task."""
+    profile = P.AE_PROFILES[_choice(task, P.AE_TASKS, "task")]
+    strength = _strength(sharpness)
+    _check_image(image)
+    check_lut(lut)
+    return apply(image, lut, profile, strength, P.pitch_mm(binned, pitch_mm))
+
+
+FILTER_NAMES: tuple[str, ...] = ("unmap", "select", "supreme", "ae")
+
+
+def run_filter(
+    name: str,
+    png: bytes,
+    lut: Lut,
+    *,
+    binned: bool,
+    params: Mapping[str, Any],
+    media_type: str,
+    pitch_mm: float | None = None,
+) -> bytes:
+    """The whole job of one filter request, meant for one worker-thread call.
+
+    decode -> filter -> encode. ``params`` are the filter's validated keyword arguments
+    ({"mode": ...} for select, {"task": ..., "sharpness": ...} for supreme/ae, {} for
+    unmap). Raises DegenerateLut (a ValueError) for a bad LUT and ValueError for bad
+    image data or parameters; both are client errors.
+    """
+    check_lut(lut)
+    image = decode_png16(png)
+    if name == "unmap":
+        if params:
+            raise ValueError(f"unmap takes no parameters; got {sorted(params)}")
+        # 8-bit outputs of sensor values: scale so totalGrays - 1 is white, not 65535.
+        return encode(unmap(image, lut), media_type, white=min(lut.total_grays - 1, 65535))
+    if name == "select":
+        out = select(image, lut, binned=binned, pitch_mm=pitch_mm, **params)
+    elif name == "supreme":
+        out = supreme(image, lut, binned=binned, pitch_mm=pitch_mm, **params)
+    elif name == "ae":
+        out = ae(image, lut, binned=binned, pitch_mm=pitch_mm, **params)
+    else:
+        raise ValueError(f"unknown filter {name!r}; expected one of {FILTER_NAMES}")
+    return encode(out, media_type)
