@@ -12,10 +12,11 @@ from aiohttp import web
 
 from backends import Storage, StorageError, open_storage
 
-from . import __version__, images, keys
+from . import __version__, filters, images, keys
 from .auth import Credential, UsersAuth, parse_users, public, read_users_file
 from .config import Settings
 from .index import Clock, ResourceIndex, Sweeper
+from .workers import WorkerPool
 from .problems import problem_middleware, problem_response
 
 
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
     app[keys.INDEX] = ResourceIndex(app[keys.STORAGE], app[keys.CLOCK])
     app.cleanup_ctx.append(_storage_lifetime)
     app.cleanup_ctx.append(_sweeper_lifetime)
+    app.cleanup_ctx.append(_workers_lifetime)
 
     base = settings.base_path.rstrip("/")
     app.router.add_get("/healthz", healthz)
@@ -50,6 +52,7 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
         app.router.add_get(base, service_root)
     app.router.add_get(base + "/openapi.yaml", openapi_document)
     _add_routes(app, base, images.routes)
+    _add_routes(app, base, filters.routes)
     return app
 
 
@@ -80,6 +83,14 @@ async def _sweeper_lifetime(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+async def _workers_lifetime(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    pool = WorkerPool(settings.worker_count, settings.queue_depth)
+    app[keys.WORKERS] = pool
+    yield
+    await asyncio.get_running_loop().run_in_executor(None, pool.shutdown)
 
 
 @public

@@ -8,9 +8,11 @@ from backends import Storage
 
 from .config import Settings
 from .index import Clock, ResourceIndex, Sweeper
+from .workers import WorkerPool
 
 SETTINGS = web.AppKey("settings", Settings)
 STORAGE = web.AppKey("storage", Storage)
 INDEX = web.AppKey("index", ResourceIndex)
 CLOCK = web.AppKey("clock", Clock)  # type: ignore[arg-type]
 SWEEPER = web.AppKey("sweeper", Sweeper)
+WORKERS = web.AppKey("workers", WorkerPool)

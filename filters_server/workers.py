@@ -1,0 +1,58 @@
+"""The bounded worker pool for pixel work (decode, filter, encode).
+
+Threads, not processes: OpenCV and numpy release the GIL in their kernels, and
+a thread shares the decoded image without pickling megabytes. At most
+``workers`` jobs run and ``queue_depth`` wait; one more is refused at once
+(:class:`PoolSaturated`, answered 503 with ``Retry-After``) instead of queueing
+without bound, as imgproxy's workers and queue semaphores do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class PoolSaturated(RuntimeError):
+    """Every worker is busy and the queue is full."""
+
+
+class WorkerPool:
+    def __init__(self, workers: int, queue_depth: int) -> None:
+        self.workers = workers
+        self.capacity = workers + queue_depth
+        self.in_flight = 0
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pixels")
+
+    @property
+    def busy(self) -> int:
+        """Jobs running right now (at most ``workers``)."""
+        return min(self.in_flight, self.workers)
+
+    @property
+    def queued(self) -> int:
+        return max(0, self.in_flight - self.workers)
+
+    async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self.in_flight >= self.capacity:
+            raise PoolSaturated(f"{self.workers} workers busy and {self.capacity - self.workers} jobs waiting")
+        self.in_flight += 1
+        try:
+            loop = asyncio.get_running_loop()
+            # Shielded: a client that goes away must not free a slot whose thread still runs.
+            future = loop.run_in_executor(self._executor, functools.partial(func, *args, **kwargs))
+            try:
+                return await asyncio.shield(future)
+            except asyncio.CancelledError:
+                await asyncio.wait([future])
+                raise
+        finally:
+            self.in_flight -= 1
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
