@@ -30,6 +30,7 @@ __all__ = [
 
 TOTAL_GRAYS = MAX_RAW + 1
 PREVIEW_MAX_SIDE = 512
+METAL_FLOOR = 200  # raw counts below this are behind metal, not tissue
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,10 +56,17 @@ class RenderedImage:
 
 
 def dynamic_lut(raw: np.ndarray, gamma: float = 2.3) -> Lut:
-    """Map the brightest 0.5 % (air) to black and the darkest 1 % (enamel, metal) to white."""
+    """Map the brightest 0.5 % (air) to black and the darkest 0.5 % of tissue (enamel) to white.
+
+    Metal (restorations) is left out of the statistics, as it would otherwise set the white
+    point and flatten all tooth contrast; it simply burns out white, as on real sensors.
+    """
     sample = raw[::4, ::4]
+    tissue = sample[sample > METAL_FLOOR]
+    if tissue.size == 0:
+        tissue = sample
     x_min = int(np.percentile(sample, 99.5))
-    x_max = int(np.percentile(sample, 1.0))
+    x_max = int(np.percentile(tissue, 0.5))
     if x_min <= x_max:  # featureless image: keep the map invertible and inverted
         x_min, x_max = max(x_max + 1, MAX_RAW), min(x_max, MAX_RAW - 1)
     return Lut(gamma=gamma, minimum_gray=x_min, maximum_gray=x_max)

@@ -102,7 +102,7 @@ def _layout_teeth(rng: np.random.Generator, w_mm: float, h_mm: float) -> list[_T
             root_length=rng.uniform(11.0, 13.5) if molar else rng.uniform(13.0, 15.0),
             roots=2 if molar else 1,
             tilt=float(rng.normal(0.0, 0.04)),
-            restoration=bool(rng.random() < 0.35),
+            restoration=bool(rng.random() < 0.2),
             caries_side=int(rng.choice([-1, 0, 0, 1])),
         ))
         x += width - rng.uniform(0.1, 0.5)  # contacts overlap slightly, as in real projections
