@@ -26,7 +26,6 @@ import binascii
 import concurrent.futures
 import hmac
 import json
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -49,7 +48,6 @@ _EXECUTOR = web.AppKey("executor", concurrent.futures.Executor)
 _AUTO_EXPOSE = web.AppKey("auto_expose", object)  # float seconds or None
 _TASKS = web.AppKey("tasks", set)
 
-log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
