@@ -6,7 +6,7 @@ import zlib
 
 import cv2
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from filters_server.pngcheck import PngInfo, PngRejected, PngValidator
@@ -155,5 +155,6 @@ def test_chunk_soup_is_rejected_cleanly_or_decodable(data, pieces):
 @given(valid_pngs(), st.integers(1, 2**32 - 1))
 def test_forged_chunk_length_is_rejected_cleanly(png_and_info, length):
     original, _ = png_and_info
+    assume(original[33:37] != struct.pack(">I", length))
     forged = original[:33] + struct.pack(">I", length) + original[37:]
     assert isinstance(outcome(forged), PngRejected)
