@@ -16,6 +16,7 @@ from . import __version__, filters, images, keys
 from .auth import Credential, UsersAuth, parse_users, public, read_users_file
 from .config import Settings
 from .index import Clock, ResourceIndex, Sweeper
+from .metrics import METRICS, Metrics, metrics_handler, metrics_middleware
 from .workers import WorkerPool
 from .problems import problem_middleware, problem_response
 
@@ -32,8 +33,10 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
     """Build the server. ``storage``/``clock``/``users`` override what ``settings`` name (tests)."""
     settings = settings or Settings()
     users = users if users is not None else load_users(settings)
-    app = web.Application(middlewares=[problem_middleware, UsersAuth(users)],
+    metrics = Metrics()
+    app = web.Application(middlewares=[metrics_middleware(metrics), problem_middleware, UsersAuth(users)],
                           client_max_size=settings.max_json_bytes)
+    app[METRICS] = metrics
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock or time.time
     app[keys.STORAGE] = storage or open_storage(
@@ -47,6 +50,7 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
     base = settings.base_path.rstrip("/")
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_handler)
     app.router.add_get(base + "/", service_root)
     if base:
         app.router.add_get(base, service_root)
@@ -76,7 +80,8 @@ async def _storage_lifetime(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _sweeper_lifetime(app: web.Application) -> AsyncIterator[None]:
-    sweeper = Sweeper(app[keys.INDEX], app[keys.SETTINGS].sweep_interval_seconds)
+    sweeper = Sweeper(app[keys.INDEX], app[keys.SETTINGS].sweep_interval_seconds,
+                      on_swept=app[METRICS].swept.inc)
     app[keys.SWEEPER] = sweeper
     task = asyncio.create_task(sweeper.run(), name="sweeper")
     yield
@@ -89,6 +94,7 @@ async def _workers_lifetime(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     pool = WorkerPool(settings.worker_count, settings.queue_depth)
     app[keys.WORKERS] = pool
+    app[METRICS].watch_pool(pool)
     yield
     await asyncio.get_running_loop().run_in_executor(None, pool.shutdown)
 

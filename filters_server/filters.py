@@ -22,6 +22,7 @@ from backends import ObjectNotFound
 from . import imaging, keys
 from .images import lookup
 from .media import Representation, serve
+from .metrics import METRICS
 from .negotiation import negotiate
 from .problems import Problem
 from .resources import Resource, media_key, result_key
@@ -140,8 +141,10 @@ async def apply_filter(request: web.Request) -> web.StreamResponse:
         info = await storage.put_bytes(key, output)
         await _forget_if_deleted_meanwhile(request, resource, key)
         headers["X-Cache"] = "miss"
+        request.app[METRICS].bytes_stored.labels("result").inc(info.size)
     else:
         headers["X-Cache"] = "hit"
+    request.app[METRICS].cache.labels(headers["X-Cache"]).inc()
     rep = Representation(storage, key, size=info.size, etag=etag, last_modified=info.last_modified,
                          content_type=media_type, extra_headers=headers)
     try:

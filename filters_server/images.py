@@ -13,6 +13,7 @@ from .auth import current_user
 from .index import ResourceNotFound
 from .intake import receive_upload
 from .media import Representation, serve
+from .metrics import METRICS
 from .problems import Problem
 from .resources import Resource, media_key, new_id, parse_id
 
@@ -49,11 +50,13 @@ async def create_image(request: web.Request) -> web.Response:
     resource_id = new_id()
     created_on = index.clock()
     expires = created_on + settings.ttl_seconds
+    metrics = request.app[METRICS]
     await index.reserve(resource_id, expires)
     try:
-        upload = await receive_upload(
-            request, index.storage, media_key(resource_id), max_upload_bytes=settings.max_upload_bytes,
-            max_pixels=settings.max_pixels, max_json_bytes=settings.max_json_bytes)
+        with metrics.uploads_in_flight.track_inprogress():
+            upload = await receive_upload(
+                request, index.storage, media_key(resource_id), max_upload_bytes=settings.max_upload_bytes,
+                max_pixels=settings.max_pixels, max_json_bytes=settings.max_json_bytes)
         resource = Resource(
             id=resource_id, owner=current_user(request), created_on=created_on, expires=expires,
             image_info=upload.image_info, media_type="image/png", media_size=upload.stored.size,
@@ -63,6 +66,7 @@ async def create_image(request: web.Request) -> web.Response:
         # Nothing of a rejected or interrupted upload may stay behind.
         await asyncio.shield(index.discard(resource_id, expires))
         raise
+    metrics.bytes_stored.labels("media").inc(resource.media_size)
     response = resource_json(request, resource, status=201)
     response.headers["Location"] = f"{settings.base_path}/images/{resource_id}"
     return response

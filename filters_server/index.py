@@ -113,9 +113,11 @@ class ResourceIndex:
 class Sweeper:
     """Runs :meth:`ResourceIndex.sweep` every ``interval`` seconds until cancelled."""
 
-    def __init__(self, index: ResourceIndex, interval: float) -> None:
+    def __init__(self, index: ResourceIndex, interval: float,
+                 on_swept: Callable[[int], object] | None = None) -> None:
         self.index = index
         self.interval = interval
+        self.on_swept = on_swept
         self.removed_total = 0
 
     async def run(self) -> None:
@@ -130,4 +132,6 @@ class Sweeper:
                 self.removed_total += removed
                 if removed:
                     log.info("swept %d expired resources", removed)
+                    if self.on_swept is not None:
+                        self.on_swept(removed)
             await asyncio.sleep(self.interval)

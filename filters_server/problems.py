@@ -64,6 +64,10 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
                                 else exc.reason, headers=headers)
     except StorageUnavailable as exc:
         log.warning("storage unavailable: %s", exc)
+        from .metrics import METRICS  # late: metrics imports this module
+
+        if METRICS in request.app:
+            request.app[METRICS].storage_errors.inc()
         return problem_response(503, "Storage is temporarily unavailable; retry shortly.",
                                 headers={"Retry-After": "5"})
     except (ConnectionResetError, web.HTTPClientError):  # pragma: no cover - client went away
