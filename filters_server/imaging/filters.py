@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,7 +27,12 @@ def _choice(value: str, allowed: tuple[str, ...], field: str) -> str:
 
 
 def _strength(sharpness: float) -> float:
-    if isinstance(sharpness, bool) or not isinstance(sharpness, (int, float)) or not 0.0 <= sharpness <= 100.0:
+    if (
+        isinstance(sharpness, bool)
+        or not isinstance(sharpness, numbers.Real)
+        or not math.isfinite(sharpness)
+        or not 0.0 <= sharpness <= 100.0
+    ):
         raise ValueError(f"sharpness must be a number in [0, 100]; got {sharpness!r}")
     return float(sharpness) / 100.0
 

@@ -61,7 +61,7 @@ SELECT_PROFILES: dict[str, Profile] = {
     "smooth": Profile(gains=(0.0, 0.0, 0.0, 0.0, 0.0), denoise=1.0),
     "edgeLow": Profile(gains=(0.0, 0.5, 0.3, 0.1, 0.0), denoise=0.5),
     "edgeHigh": Profile(gains=(0.5, 1.0, 0.6, 0.2, 0.0), denoise=0.3),
-    "edgePro": Profile(gains=(0.8, 1.5, 1.5, 0.6, 0.2), denoise=0.5, exponent=0.6, overshoot=0.06),
+    "edgePro": Profile(gains=(0.8, 1.5, 1.5, 0.6, 0.2), denoise=0.5, exponent=0.6, overshoot=0.04),
 }
 SUPREME_PROFILES: dict[str, Profile] = {
     "general": _GENERAL,

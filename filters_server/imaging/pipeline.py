@@ -19,7 +19,7 @@ from .lut import Lut, linearise, remap
 
 _MIN_LEVEL_SIDE = 4  # a pyramid level smaller than this carries no band worth sharpening
 _NOISE_STRIP_ROWS = 32  # noise is estimated on horizontal strips of this height ...
-_NOISE_TARGET_PIXELS = 1 << 18  # ... chosen so that about this many pixels are used
+_NOISE_TARGET_PIXELS = 1 << 17  # ... chosen so that about this many pixels are used
 _RANGE_SIGMA_FLOOR = 1e-4
 _TINY = np.float32(1e-30)  # bilateral range sigma for noise-free (synthetic) images
 
@@ -28,7 +28,8 @@ def estimate_noise(x: np.ndarray, pitch_mm: float) -> float:
     """``1.4826 * MAD(x' - Gaussian(x', 0.03 mm))`` over unsaturated pixels of a subsample.
 
     The subsample is whole-width strips spread over the image: strips keep the local
-    neighbourhood the Gaussian residual needs, and ~2^18 pixels make the median stable
+    neighbourhood the Gaussian residual needs, and ~2^17 pixels make the median stable
+    (standard error of the MAD ~0.4 %)
     while costing a fraction of a full-image pass.
     """
     sigma = P.NOISE_SIGMA_MM / pitch_mm

@@ -9,7 +9,9 @@ import pytest
 
 from filters_server.imaging import AE_TASKS, SELECT_MODES, SUPREME_TASKS, Lut, ae, select, supreme
 from filters_server.imaging import metrics
+from filters_server.imaging import phantoms as ph
 from filters_server.imaging.lut import saturation
+from filters_server.imaging.params import PITCH_MM_UNBINNED
 
 ENHANCERS: dict[str, Callable[..., np.ndarray]] = {
     **{f"select-{m}": lambda y, lut, b, m=m: select(y, lut, binned=b, mode=m) for m in SELECT_MODES},
@@ -44,3 +46,12 @@ def test_saturated_pixels_keep_their_code(dental: np.ndarray, inverted_lut: Lut)
     mask = (dental <= sat.code_lo) | (dental >= sat.code_hi)
     out = supreme(dental, inverted_lut, binned=False, sharpness=100)
     np.testing.assert_array_equal(out[mask], dental[mask])
+
+
+@pytest.mark.parametrize("name", ["select-edgePro", "supreme-general", "ae-restorative"])
+def test_saturated_fraction_does_not_grow_for_any_lut(name: str, lut: Lut) -> None:
+    image = ph.image(ph.dental_scene((160, 240), PITCH_MM_UNBINNED), lut, seed=6)
+    sat = saturation(lut)
+    before = metrics.saturated_fraction(image, sat.code_lo, sat.code_hi)
+    assert before > 0.02  # saturated background and restoration
+    assert metrics.saturated_fraction(ENHANCERS[name](image, lut, False), sat.code_lo, sat.code_hi) <= before

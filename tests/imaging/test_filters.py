@@ -119,3 +119,17 @@ def test_run_filter_rejects_an_unknown_filter(dental, inverted_lut) -> None:
     with pytest.raises(ValueError, match="sepia"):
         run_filter("sepia", encode(dental, "image/png"), inverted_lut, binned=False, params={},
                    media_type="image/png")
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (7, 300), (300, 7)])
+@pytest.mark.parametrize("name", ["select-edgePro", "supreme-general", "ae-endodontic", "unmap"])
+def test_tiny_and_thin_images_are_filtered_without_error(name: str, shape, inverted_lut: Lut, binned) -> None:
+    image = np.random.default_rng(1).integers(0, 65536, shape, dtype=np.uint16)
+    out = FILTERS[name](image, inverted_lut, binned)
+    assert out.shape == shape and out.dtype == np.uint16
+
+
+def test_sharpness_accepts_integers_and_numpy_floats(dental, inverted_lut) -> None:
+    expected = supreme(dental, inverted_lut, binned=False, sharpness=70.0)
+    np.testing.assert_array_equal(supreme(dental, inverted_lut, binned=False, sharpness=70), expected)
+    np.testing.assert_array_equal(supreme(dental, inverted_lut, binned=False, sharpness=np.float32(70)), expected)
