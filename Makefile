@@ -9,7 +9,7 @@ STORAGE ?= file:var/storage
 DEV_USERS := var/dev-users.txt
 PYTEST_ARGS ?=
 
-.PHONY: all install run test bench lint clean
+.PHONY: all install run test bench bench-quick filter-pictures clean
 
 all: test
 
@@ -33,8 +33,20 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Each benchmark measures the project and its baseline in the same run and prints the ratios.
 bench: $(STAMP)
 	$(BIN)/python bench/bench_images.py
+	$(BIN)/python bench/bench_filters_http.py
+	$(BIN)/python bench/bench_filters.py
+	$(BIN)/python bench/bench_pngcheck.py
+
+bench-quick: $(STAMP)
+	$(BIN)/python bench/bench_images.py --quick
+	$(BIN)/python bench/bench_filters_http.py --runs 2
+
+# Regenerates the before/after pictures in docs/img from a synthetic phantom.
+filter-pictures: $(STAMP)
+	$(BIN)/python scripts/make_filter_pictures.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis build *.egg-info

@@ -15,6 +15,7 @@ from backends import Storage, StorageError, open_storage
 from . import __version__, filters, images, keys
 from .auth import Credential, UsersAuth, parse_users, public, read_users_file
 from .config import Settings
+from .background import BackgroundTasks
 from .index import Clock, ResourceIndex, Sweeper
 from .metrics import METRICS, Metrics, metrics_handler, metrics_middleware
 from .workers import WorkerPool
@@ -95,7 +96,9 @@ async def _workers_lifetime(app: web.Application) -> AsyncIterator[None]:
     pool = WorkerPool(settings.worker_count, settings.queue_depth)
     app[keys.WORKERS] = pool
     app[METRICS].watch_pool(pool)
+    app[keys.BACKGROUND] = BackgroundTasks()
     yield
+    await app[keys.BACKGROUND].drain()
     await asyncio.get_running_loop().run_in_executor(None, pool.shutdown)
 
 

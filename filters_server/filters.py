@@ -121,43 +121,47 @@ async def apply_filter(request: web.Request) -> web.StreamResponse:
     etag = hashlib.blake2b(f"{resource.media_etag}/{result}".encode(), digest_size=16).hexdigest()
     headers = {"Vary": "Accept"}
 
+    metrics = request.app[METRICS]
     try:
         info = await storage.stat(key)
     except ObjectNotFound:
         info = None
-    if info is None:
+    if info is not None:
+        metrics.cache.labels("hit").inc()
+        rep = Representation(storage, key, size=info.size, etag=etag, last_modified=info.last_modified,
+                             content_type=media_type, extra_headers=headers | {"X-Cache": "hit"})
         try:
-            source = await storage.get_bytes(media_key(resource.id))
-        except ObjectNotFound:
-            raise Problem(410, "The media of this image resource can no longer be read from storage.") from None
-        try:
-            output = await request.app[keys.WORKERS].run(
-                imaging.run_filter, name, source, lut, binned=resource.binned, params=params,
-                media_type=media_type)
-        except PoolSaturated:
-            raise Problem(503, "All filter workers are busy; retry shortly.", headers={"Retry-After": "1"}) from None
-        except ValueError as exc:  # undecodable stored media: the resource is unusable
-            raise Problem(410, f"The media of this image resource cannot be decoded: {exc}.") from None
-        info = await storage.put_bytes(key, output)
-        await _forget_if_deleted_meanwhile(request, resource, key)
-        headers["X-Cache"] = "miss"
-        request.app[METRICS].bytes_stored.labels("result").inc(info.size)
-    else:
-        headers["X-Cache"] = "hit"
-    request.app[METRICS].cache.labels(headers["X-Cache"]).inc()
-    rep = Representation(storage, key, size=info.size, etag=etag, last_modified=info.last_modified,
-                         content_type=media_type, extra_headers=headers)
+            return await serve(request, rep)
+        except ObjectNotFound:  # deleted between stat and read
+            raise Problem(404, "No image resource with this id exists (it was deleted meanwhile).") from None
+
+    if any(tag.strip() in (f'"{etag}"', "*") for tag in request.headers.get("If-None-Match", "").split(",")):
+        # Results are deterministic: the client already holds exactly these bytes.
+        return web.Response(status=304, headers=headers | {"ETag": f'"{etag}"'})
+    metrics.cache.labels("miss").inc()
     try:
-        return await serve(request, rep)
-    except ObjectNotFound:  # deleted between stat and read
-        raise Problem(404, "No image resource with this id exists (it was deleted meanwhile).") from None
+        source = await storage.get_bytes(media_key(resource.id))
+    except ObjectNotFound:
+        raise Problem(410, "The media of this image resource can no longer be read from storage.") from None
+    try:
+        output = await request.app[keys.WORKERS].run(
+            imaging.run_filter, name, source, lut, binned=resource.binned, params=params, media_type=media_type)
+    except PoolSaturated:
+        raise Problem(503, "All filter workers are busy; retry shortly.", headers={"Retry-After": "1"}) from None
+    except ValueError as exc:  # undecodable stored media: the resource is unusable
+        raise Problem(410, f"The media of this image resource cannot be decoded: {exc}.") from None
+    # The client gets its bytes now; the cache write (an fsync on local disk) finishes behind it.
+    request.app[keys.BACKGROUND].spawn(_store_result(request.app, resource, key, output))
+    return web.Response(body=output, content_type=media_type,
+                        headers=headers | {"ETag": f'"{etag}"', "X-Cache": "miss", "Cache-Control": "private, no-cache"})
 
 
-async def _forget_if_deleted_meanwhile(request: web.Request, resource: Resource, key: str) -> None:
-    """A delete that ran while we computed must not leave our result behind (invariant 2)."""
-    index = request.app[keys.INDEX]
+async def _store_result(app: web.Application, resource: Resource, key: str, output: bytes) -> None:
+    index = app[keys.INDEX]
+    await index.storage.put_bytes(key, output)
+    app[METRICS].bytes_stored.labels("result").inc(len(output))
+    # A delete that ran meanwhile must not leave this result behind (invariant 2).
     try:
         await index.get(resource.owner, resource.id)
     except LookupError:
         await index.storage.delete(key)
-        raise Problem(404, "The image resource was deleted while the filter ran.") from None

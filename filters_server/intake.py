@@ -26,6 +26,7 @@ INFO_PART_NAMES = frozenset({"imageinfo"})
 MEDIA_PART_NAMES = frozenset({"imagemedia", "media"})
 MEDIA_TYPES = frozenset({"image/png", "application/octet-stream"})
 CHUNK_SIZE = 256 * 1024
+VALIDATE_BATCH = 1024 * 1024
 MAX_PARTS = 8
 
 
@@ -138,11 +139,22 @@ async def _chunks(part: BodyPartReader, budget: _Budget) -> AsyncIterator[bytes]
 async def _validated_chunks(part: BodyPartReader, validator: PngValidator,
                             budget: _Budget) -> AsyncIterator[bytes]:
     loop = asyncio.get_running_loop()
+    batch: list[bytes] = []
+    size = 0
     try:
         async for chunk in _chunks(part, budget):
-            # Inflating and CRC work release the GIL: keep it off the event loop.
-            await loop.run_in_executor(None, validator.feed, chunk)
-            yield chunk
+            batch.append(chunk)
+            size += len(chunk)
+            if size >= VALIDATE_BATCH:
+                # Inflating and CRCs release the GIL: off the event loop, one thread hop per MiB.
+                await loop.run_in_executor(None, validator.feed, b"".join(batch))
+                for piece in batch:
+                    yield piece
+                batch, size = [], 0
+        if batch:
+            await loop.run_in_executor(None, validator.feed, b"".join(batch))
+            for piece in batch:
+                yield piece
         validator.finish()  # truncation must fail before storage commits the object
     except PngRejected as exc:
         raise Problem(exc.status, str(exc)) from None

@@ -8,6 +8,7 @@ from backends import Storage
 
 from .config import Settings
 from .index import Clock, ResourceIndex, Sweeper
+from .background import BackgroundTasks
 from .workers import WorkerPool
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -16,3 +17,4 @@ INDEX = web.AppKey("index", ResourceIndex)
 CLOCK = web.AppKey("clock", Clock)  # type: ignore[arg-type]
 SWEEPER = web.AppKey("sweeper", Sweeper)
 WORKERS = web.AppKey("workers", WorkerPool)
+BACKGROUND = web.AppKey("background", BackgroundTasks)

@@ -14,7 +14,11 @@ inflates, which is where nearly all the time goes.
 from __future__ import annotations
 
 import struct
-import zlib
+
+try:  # zlib-ng inflates ~4x and CRCs ~8x faster than the stdlib's zlib, same API and streams
+    from zlib_ng import zlib_ng as zlib
+except ImportError:  # pragma: no cover - the stdlib module is the fallback
+    import zlib  # type: ignore[no-redef]
 from dataclasses import dataclass
 
 __all__ = [

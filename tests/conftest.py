@@ -84,6 +84,13 @@ async def anonymous(client):
         yield session
 
 
+async def settle(app) -> None:
+    """Wait for work the server finishes after answering (result cache writes)."""
+    from filters_server import keys
+
+    await app[keys.BACKGROUND].drain()
+
+
 def stored_keys(storage) -> list[str]:
     """Every key in a private backend (what 'nothing left behind' is checked against)."""
     if isinstance(storage, MemoryStorage):

@@ -12,7 +12,7 @@ import pytest
 from filters_server import filters as filter_handlers
 from filters_server.testing import png16, sample_image_info
 
-from .conftest import ALICE, BASE, create, stored_keys
+from .conftest import ALICE, BASE, create, settle, stored_keys
 
 MEDIA = png16(96, 64, seed=2)
 FILTER_NAMES = ["unmap", "select", "supreme", "ae"]
@@ -143,18 +143,33 @@ async def test_nothing_acceptable_is_406(client, resource, accept):
     assert response.content_type == "application/problem+json"
 
 
-async def test_a_repeat_is_served_from_the_cache_with_the_same_etag_and_bytes(client, resource):
+async def test_a_repeat_is_served_from_the_cache_with_the_same_etag_and_bytes(client, app, resource):
     first = await client.post(filter_url(resource, "supreme"), json={"sharpness": 40})
+    await settle(app)
     second = await client.post(filter_url(resource, "supreme"), json={"Sharpness": 40.0})
     assert (first.headers["X-Cache"], second.headers["X-Cache"]) == ("miss", "hit")
     assert first.headers["ETag"] == second.headers["ETag"]
     assert await first.read() == await second.read()
 
 
-async def test_a_repeat_with_if_none_match_is_304(client, resource):
+async def test_a_repeat_with_if_none_match_is_304(client, app, resource):
     first = await client.post(filter_url(resource, "select"))
+    await settle(app)
     again = await client.post(filter_url(resource, "select"), headers={"If-None-Match": first.headers["ETag"]})
     assert again.status == 304
+
+
+async def test_if_none_match_is_304_even_before_the_result_is_cached(client, resource):
+    first = await client.post(filter_url(resource, "ae"))
+    again = await client.post(filter_url(resource, "ae"), headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status == 304
+
+
+async def test_a_delete_while_the_result_is_being_stored_leaves_nothing(client, app, storage, resource):
+    await client.post(filter_url(resource, "select"))
+    await client.delete(f"{BASE}/images/{resource['id']}")
+    await settle(app)
+    assert stored_keys(storage) == []
 
 
 async def test_different_parameters_and_formats_are_cached_apart(client, resource):
@@ -165,8 +180,9 @@ async def test_different_parameters_and_formats_are_cached_apart(client, resourc
     assert soft.headers["X-Cache"] == tiff.headers["X-Cache"] == "miss"
 
 
-async def test_deleting_the_resource_removes_its_cached_results(client, storage, resource):
+async def test_deleting_the_resource_removes_its_cached_results(client, app, storage, resource):
     await client.post(filter_url(resource, "select"))
+    await settle(app)
     assert any("/results/" in key for key in stored_keys(storage))
     await client.delete(f"{BASE}/images/{resource['id']}")
     assert stored_keys(storage) == []
@@ -176,6 +192,7 @@ async def test_expiry_removes_cached_results(client, app, clock, storage, resour
     from filters_server import keys
 
     await client.post(filter_url(resource, "unmap"))
+    await settle(app)
     clock.advance(8 * 3600)
     await app[keys.INDEX].sweep()
     assert stored_keys(storage) == []

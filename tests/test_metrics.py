@@ -6,7 +6,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from filters_server import keys
 
-from .conftest import BASE, create
+from .conftest import BASE, create, settle
 
 
 async def scrape(client) -> dict[tuple[str, tuple], float]:
@@ -38,18 +38,20 @@ async def test_requests_are_counted_by_route_and_status(client):
                  route=f"{BASE}/images") == 1
 
 
-async def test_stored_bytes_count_media_and_results(client):
+async def test_stored_bytes_count_media_and_results(client, app):
     created = await create(client)
     await client.post(f"{BASE}/images/{created['id']}/filters/unmap")
+    await settle(app)
     samples = await scrape(client)
     assert value(samples, "filters_stored_bytes_total", kind="media") > 0
     assert value(samples, "filters_stored_bytes_total", kind="result") > 0
 
 
-async def test_cache_outcomes_are_counted(client):
+async def test_cache_outcomes_are_counted(client, app):
     created = await create(client)
     for _ in range(3):
         await client.post(f"{BASE}/images/{created['id']}/filters/select")
+        await settle(app)
     samples = await scrape(client)
     assert (value(samples, "filters_result_cache_total", outcome="miss"),
             value(samples, "filters_result_cache_total", outcome="hit")) == (1, 2)
