@@ -8,6 +8,8 @@ from backends import Storage
 
 from .config import Settings
 from .index import Clock, ResourceIndex, Sweeper
+from .modality import ModalityClient
+from .sessions import SessionWatch
 from .workers import WorkerPool
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -16,3 +18,5 @@ INDEX = web.AppKey("index", ResourceIndex)
 CLOCK = web.AppKey("clock", Clock)  # type: ignore[arg-type]
 SWEEPER = web.AppKey("sweeper", Sweeper)
 WORKERS = web.AppKey("workers", WorkerPool)
+MODALITY = web.AppKey("modality", ModalityClient)  # only with --modality-url (or injected)
+SESSIONS = web.AppKey("modality_sessions", SessionWatch)
