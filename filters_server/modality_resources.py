@@ -23,6 +23,8 @@ from typing import Any
 
 from aiohttp import web
 
+from backends import Storage
+
 from . import imaging, keys
 from .images import NewResource, create_resource
 from .intake import Budget, StoredPng, counted, store_png
@@ -106,12 +108,12 @@ def canonical_image_info(raw: dict[str, Any]) -> dict[str, Any]:
         raise Problem(502, f"The Modality API sent an unusable ImageInfo: {exc}.") from None
 
 
-async def fetch_media(client: ModalityClient, ref: dict[str, str], storage: Any, key: str, *,
+async def fetch_media(client: ModalityClient, ref: dict[str, str], storage: Storage, key: str, *,
                       max_pixels: int, max_bytes: int) -> StoredPng:
     """Stream the image's PNG from the Modality API into storage, validating it on the way."""
     with modality_errors(ref):
         async with client.stream_media(ref["sessionId"], ref["imageId"]) as stream:
-            chunks = counted(stream.__aiter__(), Budget(max_bytes, "The modality image"))
+            chunks = counted(aiter(stream), Budget(max_bytes, "The modality image"))
             try:
                 return await store_png(storage, key, chunks, max_pixels=max_pixels)
             except InvalidPng as exc:

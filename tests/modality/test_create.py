@@ -45,7 +45,7 @@ async def test_creation_answers_201_with_the_modality_session(filters, acquire):
     assert response.headers["Location"] == f"{BASE}/images/{body['id']}"
 
 
-async def test_image_info_is_the_canonical_subset_of_the_modality_image_info(created, acquire):
+async def test_image_info_is_the_canonical_subset_of_the_modality_image_info(created):
     _, body = await created()
     lut = body["imageInfo"]["lutInfo"]
     assert set(body["imageInfo"]) == {"acquisitionInfo", "lutInfo"}
