@@ -50,3 +50,14 @@ filter-pictures: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis build *.egg-info
+
+.PHONY: demo sim
+
+# The modality flow end to end: simulator + filters server on free loopback ports, one acquisition,
+# every filter; results in ./demo-output/.
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
+
+# The Modality API simulator on http://$(HOST):43810/api/dsio/modality/v1 (users: FILTERS_SIM_USERS, default sim:sim).
+sim: $(STAMP)
+	exec $(BIN)/filters-modality-sim --host $(HOST) --port $${SIM_PORT:-43810}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib.resources
+import logging
 import time
 from collections.abc import AsyncIterator, Iterable
 
@@ -12,14 +14,18 @@ from aiohttp import web
 
 from backends import Storage, StorageError, open_storage
 
-from . import __version__, filters, images, keys
+from . import __version__, filters, images, keys, modality_resources
 from .auth import Credential, UsersAuth, parse_users, public, read_users_file
-from .config import Settings
 from .background import BackgroundTasks
+from .config import Settings
 from .index import Clock, ResourceIndex, Sweeper
 from .metrics import METRICS, Metrics, metrics_handler, metrics_middleware
-from .workers import WorkerPool
+from .modality import ModalityClient
+from .sessions import SessionWatch
 from .problems import problem_middleware, problem_response
+from .workers import WorkerPool
+
+log = logging.getLogger(__name__)
 
 
 def load_users(settings: Settings) -> dict[str, Credential]:
@@ -30,8 +36,12 @@ def load_users(settings: Settings) -> dict[str, Credential]:
 
 
 def create_app(settings: Settings | None = None, *, storage: Storage | None = None, clock: Clock | None = None,
-               users: dict[str, Credential] | None = None) -> web.Application:
-    """Build the server. ``storage``/``clock``/``users`` override what ``settings`` name (tests)."""
+               users: dict[str, Credential] | None = None,
+               modality: ModalityClient | None = None) -> web.Application:
+    """Build the server. ``storage``/``clock``/``users``/``modality`` override what ``settings`` name (tests).
+
+    An injected ``modality`` client is started here but closed by whoever made it.
+    """
     settings = settings or Settings()
     users = users if users is not None else load_users(settings)
     metrics = Metrics()
@@ -47,6 +57,8 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
     app.cleanup_ctx.append(_storage_lifetime)
     app.cleanup_ctx.append(_sweeper_lifetime)
     app.cleanup_ctx.append(_workers_lifetime)
+    if modality is not None or settings.modality_url:
+        app.cleanup_ctx.append(functools.partial(_modality_lifetime, injected=modality))
 
     base = settings.base_path.rstrip("/")
     app.router.add_get("/healthz", healthz)
@@ -56,6 +68,7 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
     if base:
         app.router.add_get(base, service_root)
     app.router.add_get(base + "/openapi.yaml", openapi_document)
+    _add_routes(app, base, modality_resources.routes)
     _add_routes(app, base, images.routes)
     _add_routes(app, base, filters.routes)
     return app
@@ -100,6 +113,29 @@ async def _workers_lifetime(app: web.Application) -> AsyncIterator[None]:
     yield
     await app[keys.BACKGROUND].drain()
     await asyncio.get_running_loop().run_in_executor(None, pool.shutdown)
+
+
+async def _modality_lifetime(app: web.Application, *, injected: ModalityClient | None) -> AsyncIterator[None]:
+    """One long-lived Modality API client (connection pool) for the life of the app."""
+    settings = app[keys.SETTINGS]
+    client = injected
+    if client is None:
+        assert settings.modality_url
+        if settings.modality_insecure:
+            log.warning("TLS certificates of the Modality API at %s are NOT verified (--modality-insecure)",
+                        settings.modality_url)
+        client = ModalityClient(
+            settings.modality_url, user=settings.modality_user, password=settings.modality_password,
+            verify_tls=not settings.modality_insecure, ca_file=settings.modality_ca_file,
+            timeout=settings.modality_timeout_seconds)
+    await client.start()
+    app[keys.MODALITY] = client
+    app[keys.SESSIONS] = SessionWatch(client, app[keys.CLOCK], settings.modality_session_check_seconds)
+    try:
+        yield
+    finally:
+        if injected is None:
+            await client.close()
 
 
 @public

@@ -42,6 +42,13 @@ def _non_negative_int(value: str | int) -> int:
     return number
 
 
+def _non_negative_float(value: str | float) -> float:
+    number = float(value)
+    if not number >= 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {value!r}")
+    return number
+
+
 def _positive_float(value: str | float) -> float:
     number = float(value)
     if not number > 0:
@@ -70,6 +77,13 @@ class Settings:
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
     s3_create_bucket: bool = False
+    modality_url: str | None = None
+    modality_user: str | None = None
+    modality_password: str | None = None
+    modality_ca_file: str | None = None
+    modality_insecure: bool = False
+    modality_timeout_seconds: float = 30.0
+    modality_session_check_seconds: float = 5.0
     log_level: str = "info"
     log_format: str = "text"
 
@@ -78,6 +92,10 @@ class Settings:
             raise ValueError(f"base path must start and not end with '/': {self.base_path!r}")
         if self.log_format not in ("text", "json"):
             raise ValueError(f"log format must be 'text' or 'json', not {self.log_format!r}")
+        if self.modality_url is not None and not self.modality_url.startswith(("http://", "https://")):
+            raise ValueError(f"modality URL must be http:// or https://, not {self.modality_url!r}")
+        if self.modality_insecure and self.modality_ca_file:
+            raise ValueError("--modality-insecure and --modality-ca-file contradict each other")
 
     @property
     def worker_count(self) -> int:
@@ -106,6 +124,14 @@ _OPTIONS: dict[str, tuple[Any, str]] = {
     "s3_endpoint_url": (str, "S3 endpoint (MinIO, moto, ...); default: AWS"),
     "s3_region": (str, "S3 region"),
     "s3_create_bucket": (_bool, "create the S3 bucket on start if missing (development)"),
+    "modality_url": (str, "DSIO Modality API base URL, e.g. https://localhost:43810/api/dsio/modality/v1; "
+                          "without it POST /images/modality answers 501"),
+    "modality_user": (str, "user for the Modality API's Basic auth"),
+    "modality_password": (str, "password for the Modality API's Basic auth (prefer the environment variable)"),
+    "modality_ca_file": (str, "PEM file of CAs to trust for the Modality API's TLS certificate"),
+    "modality_insecure": (_bool, "do not verify the Modality API's TLS certificate (self-signed dev certs only)"),
+    "modality_timeout_seconds": (_positive_float, "timeout of a Modality API request (per read for media)"),
+    "modality_session_check_seconds": (_non_negative_float, "how long a 'session is active' answer is cached"),
     "log_level": (str, "debug, info, warning or error"),
     "log_format": (str, "text or json"),
 }

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -11,11 +14,12 @@ from backends import ObjectNotFound
 from . import keys
 from .auth import current_user
 from .index import ResourceNotFound
-from .intake import receive_upload
+from .intake import StoredPng, receive_upload
 from .media import Representation, serve
 from .metrics import METRICS
 from .problems import Problem
 from .resources import Resource, media_key, new_id, parse_id
+from .sessions import ensure_session_active
 
 routes = web.RouteTableDef()
 
@@ -32,19 +36,42 @@ def resource_json(request: web.Request, resource: Resource, status: int = 200) -
     return response
 
 
-async def lookup(request: web.Request) -> Resource:
-    """The caller's resource named by the path, or 404 (unknown, expired and foreign alike)."""
+async def lookup(request: web.Request, *, check_session: bool = True) -> Resource:
+    """The caller's resource named by the path, or 404 (unknown, expired and foreign alike).
+
+    A resource bound to a Modality session is also checked to still have a live session
+    (410, and removed, once it has ended); ``check_session=False`` skips that (DELETE).
+    """
     resource_id = parse_id(request.match_info["id"])
+    resource = None
     if resource_id is not None:
         try:
-            return await request.app[keys.INDEX].get(current_user(request), resource_id)
+            resource = await request.app[keys.INDEX].get(current_user(request), resource_id)
         except ResourceNotFound:
             pass
-    raise Problem(404, "No image resource with this id exists (it may have expired or been deleted).")
+    if resource is None:
+        raise Problem(404, "No image resource with this id exists (it may have expired or been deleted).")
+    if check_session:
+        await ensure_session_active(request.app[keys.INDEX], request.app.get(keys.SESSIONS), resource)
+    return resource
 
 
-@routes.post("/images")
-async def create_image(request: web.Request) -> web.Response:
+@dataclasses.dataclass(frozen=True)
+class NewResource:
+    """What an intake produced for a reserved id: its canonical ImageInfo and stored media."""
+
+    image_info: dict[str, Any]
+    media: StoredPng
+    modality_session: dict[str, str] | None = None
+
+
+async def create_resource(request: web.Request,
+                          intake: Callable[[str], Awaitable[NewResource]]) -> web.Response:
+    """Reserve an id, let ``intake`` store the media under ``media_key(id)``, commit; answer 201.
+
+    The order is the one invariant 1 asks for (expiry marker -> media -> metadata), and on any
+    failure or cancellation nothing of the attempt stays behind.
+    """
     settings = request.app[keys.SETTINGS]
     index = request.app[keys.INDEX]
     resource_id = new_id()
@@ -54,16 +81,14 @@ async def create_image(request: web.Request) -> web.Response:
     await index.reserve(resource_id, expires)
     try:
         with metrics.uploads_in_flight.track_inprogress():
-            upload = await receive_upload(
-                request, index.storage, media_key(resource_id), max_upload_bytes=settings.max_upload_bytes,
-                max_pixels=settings.max_pixels, max_json_bytes=settings.max_json_bytes)
+            new = await intake(resource_id)
         resource = Resource(
             id=resource_id, owner=current_user(request), created_on=created_on, expires=expires,
-            image_info=upload.image_info, media_type="image/png", media_size=upload.stored.size,
-            media_etag=upload.stored.etag, width=upload.png.width, height=upload.png.height)
+            image_info=new.image_info, media_type="image/png", media_size=new.media.stored.size,
+            media_etag=new.media.stored.etag, width=new.media.png.width, height=new.media.png.height,
+            modality_session=new.modality_session)
         await index.commit(resource)
     except BaseException:
-        # Nothing of a rejected or interrupted upload may stay behind.
         await asyncio.shield(index.discard(resource_id, expires))
         raise
     metrics.bytes_stored.labels("media").inc(resource.media_size)
@@ -72,9 +97,18 @@ async def create_image(request: web.Request) -> web.Response:
     return response
 
 
-@routes.post("/images/modality")
-async def create_modality_image(request: web.Request) -> web.Response:
-    raise Problem(501, "Modality resources need --modality-url (the DSIO Modality API to read images from).")
+@routes.post("/images")
+async def create_image(request: web.Request) -> web.Response:
+    settings = request.app[keys.SETTINGS]
+    storage = request.app[keys.INDEX].storage
+
+    async def intake(resource_id: str) -> NewResource:
+        upload = await receive_upload(
+            request, storage, media_key(resource_id), max_upload_bytes=settings.max_upload_bytes,
+            max_pixels=settings.max_pixels, max_json_bytes=settings.max_json_bytes)
+        return NewResource(upload.image_info, upload.media)
+
+    return await create_resource(request, intake)
 
 
 @routes.get("/images/{id}")
@@ -84,7 +118,7 @@ async def get_image(request: web.Request) -> web.Response:
 
 @routes.delete("/images/{id}")
 async def delete_image(request: web.Request) -> web.Response:
-    resource = await lookup(request)
+    resource = await lookup(request, check_session=False)  # deleting needs no live session
     await request.app[keys.INDEX].remove(resource)
     return web.Response(status=204)
 

@@ -1,9 +1,10 @@
-"""Reading a ``POST /images`` multipart body: the ImageInfo part and the streamed media part.
+"""Reading a ``POST /images`` multipart body, and the validated PNG stream into storage.
 
-The media part goes to storage chunk by chunk while :mod:`pngcheck` validates
-the same bytes, so memory use does not depend on the file size and a bad file
-is rejected as soon as its bytes show it. Parts may come in either order (the
-.NET SDK sends the media first); part names are matched ignoring case.
+The media goes to storage chunk by chunk while :mod:`pngcheck` validates the
+same bytes (:func:`store_png`, shared with ``POST /images/modality``), so memory
+use does not depend on the file size and a bad file is rejected as soon as its
+bytes show it. Parts may come in either order (the .NET SDK sends the media
+first); part names are matched ignoring case.
 """
 
 from __future__ import annotations
@@ -31,23 +32,72 @@ MAX_PARTS = 8
 
 
 @dataclasses.dataclass(frozen=True)
-class Upload:
-    image_info: dict[str, Any]
+class StoredPng:
+    """A validated 16-bit grayscale PNG, completely written to storage."""
+
     png: PngInfo
     stored: ObjectInfo
 
 
-class _Budget:
-    """Counts body bytes across all parts against ``--max-upload-bytes``."""
+@dataclasses.dataclass(frozen=True)
+class Upload:
+    image_info: dict[str, Any]
+    media: StoredPng
 
-    def __init__(self, limit: int) -> None:
+
+class Budget:
+    """Counts bytes (across all parts of a body) against ``--max-upload-bytes``."""
+
+    def __init__(self, limit: int, what: str = "The upload") -> None:
         self.limit = limit
+        self.what = what
         self.used = 0
 
     def take(self, count: int) -> None:
         self.used += count
         if self.used > self.limit:
-            raise Problem(413, f"The upload exceeds the limit of {self.limit} bytes.")
+            raise Problem(413, f"{self.what} exceeds the limit of {self.limit} bytes.")
+
+
+async def store_png(storage: Storage, key: str, chunks: AsyncIterator[bytes], *,
+                    max_pixels: int) -> StoredPng:
+    """Stream ``chunks`` into storage under ``key`` while validating them as a 16-bit PNG.
+
+    Raises :class:`PngRejected` (with the HTTP ``status`` it deserves) as soon as the bytes
+    show a problem; the backend then drops the partial object. The one path every image
+    takes into storage, whether uploaded or fetched from a Modality API.
+    """
+    validator = PngValidator(max_pixels=max_pixels)
+    stored = await storage.put(key, _validated_chunks(chunks, validator))
+    assert validator.info is not None  # finish() succeeded inside the stream
+    return StoredPng(validator.info, stored)
+
+
+async def _validated_chunks(chunks: AsyncIterator[bytes], validator: PngValidator) -> AsyncIterator[bytes]:
+    loop = asyncio.get_running_loop()
+    batch: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        batch.append(chunk)
+        size += len(chunk)
+        if size >= VALIDATE_BATCH:
+            # Inflating and CRCs release the GIL: off the event loop, one thread hop per MiB.
+            await loop.run_in_executor(None, validator.feed, b"".join(batch))
+            for piece in batch:
+                yield piece
+            batch, size = [], 0
+    if batch:
+        await loop.run_in_executor(None, validator.feed, b"".join(batch))
+        for piece in batch:
+            yield piece
+    validator.finish()  # truncation must fail before storage commits the object
+
+
+async def counted(chunks: AsyncIterator[bytes], budget: Budget) -> AsyncIterator[bytes]:
+    """``chunks`` unchanged, each taken from ``budget`` (413 once it is exceeded)."""
+    async for chunk in chunks:
+        budget.take(len(chunk))
+        yield chunk
 
 
 def parse_image_info(raw: bytes, charset: str | None = None) -> dict[str, Any]:
@@ -77,9 +127,9 @@ async def receive_upload(request: web.Request, storage: Storage, key: str, *, ma
     except (ValueError, AssertionError, KeyError) as exc:
         raise Problem(400, f"Malformed multipart body: {exc}.") from None
 
-    budget = _Budget(max_upload_bytes)
+    budget = Budget(max_upload_bytes)
     image_info: dict[str, Any] | None = None
-    stored: tuple[PngInfo, ObjectInfo] | None = None
+    stored: StoredPng | None = None
     parts = 0
     while True:
         part = await _next_part(reader)
@@ -101,17 +151,17 @@ async def receive_upload(request: web.Request, storage: Storage, key: str, *, ma
             if declared and declared not in MEDIA_TYPES:
                 raise Problem(415, f"The imageMedia part is declared as {declared!r}; a 16-bit grayscale "
                                    "PNG (image/png) is required.")
-            validator = PngValidator(max_pixels=max_pixels)
-            info = await storage.put(key, _validated_chunks(part, validator, budget))
-            assert validator.info is not None  # finish() succeeded inside the stream
-            stored = (validator.info, info)
+            try:
+                stored = await store_png(storage, key, _chunks(part, budget), max_pixels=max_pixels)
+            except PngRejected as exc:
+                raise Problem(exc.status, str(exc)) from None
         else:
             await _drain(part, budget)
     if stored is None:
         raise Problem(400, "The imageMedia part is missing.")
     if image_info is None:
         raise Problem(400, "The imageInfo part is missing.")
-    return Upload(image_info, *stored)
+    return Upload(image_info, stored)
 
 
 async def _next_part(reader: MultipartReader) -> BodyPartReader | None:
@@ -124,7 +174,7 @@ async def _next_part(reader: MultipartReader) -> BodyPartReader | None:
     return part
 
 
-async def _chunks(part: BodyPartReader, budget: _Budget) -> AsyncIterator[bytes]:
+async def _chunks(part: BodyPartReader, budget: Budget) -> AsyncIterator[bytes]:
     while True:
         try:
             chunk = await part.read_chunk(CHUNK_SIZE)
@@ -136,31 +186,7 @@ async def _chunks(part: BodyPartReader, budget: _Budget) -> AsyncIterator[bytes]
         yield chunk
 
 
-async def _validated_chunks(part: BodyPartReader, validator: PngValidator,
-                            budget: _Budget) -> AsyncIterator[bytes]:
-    loop = asyncio.get_running_loop()
-    batch: list[bytes] = []
-    size = 0
-    try:
-        async for chunk in _chunks(part, budget):
-            batch.append(chunk)
-            size += len(chunk)
-            if size >= VALIDATE_BATCH:
-                # Inflating and CRCs release the GIL: off the event loop, one thread hop per MiB.
-                await loop.run_in_executor(None, validator.feed, b"".join(batch))
-                for piece in batch:
-                    yield piece
-                batch, size = [], 0
-        if batch:
-            await loop.run_in_executor(None, validator.feed, b"".join(batch))
-            for piece in batch:
-                yield piece
-        validator.finish()  # truncation must fail before storage commits the object
-    except PngRejected as exc:
-        raise Problem(exc.status, str(exc)) from None
-
-
-async def _read_bounded(part: BodyPartReader, budget: _Budget, limit: int) -> bytes:
+async def _read_bounded(part: BodyPartReader, budget: Budget, limit: int) -> bytes:
     data = bytearray()
     async for chunk in _chunks(part, budget):
         data += chunk
@@ -169,6 +195,6 @@ async def _read_bounded(part: BodyPartReader, budget: _Budget, limit: int) -> by
     return bytes(data)
 
 
-async def _drain(part: BodyPartReader, budget: _Budget) -> None:
+async def _drain(part: BodyPartReader, budget: Budget) -> None:
     async for _chunk in _chunks(part, budget):
         pass

@@ -6,9 +6,11 @@ from aiohttp import web
 
 from backends import Storage
 
+from .background import BackgroundTasks
 from .config import Settings
 from .index import Clock, ResourceIndex, Sweeper
-from .background import BackgroundTasks
+from .modality import ModalityClient
+from .sessions import SessionWatch
 from .workers import WorkerPool
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -18,3 +20,5 @@ CLOCK = web.AppKey("clock", Clock)  # type: ignore[arg-type]
 SWEEPER = web.AppKey("sweeper", Sweeper)
 WORKERS = web.AppKey("workers", WorkerPool)
 BACKGROUND = web.AppKey("background", BackgroundTasks)
+MODALITY = web.AppKey("modality", ModalityClient)  # only with --modality-url (or injected)
+SESSIONS = web.AppKey("modality_sessions", SessionWatch)
