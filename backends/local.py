@@ -108,7 +108,9 @@ class LocalStorage:
             f = await aiofiles.open(self._path(key), "rb")
         except (FileNotFoundError, NotADirectoryError):
             raise ObjectNotFound(key) from None
-        async with f:
+        # An awaited aiofiles handle is not an async context manager: close it
+        # ourselves, also when the consumer stops early (aclose/GeneratorExit).
+        try:
             await f.seek(start)
             remaining = None if end is None else end - start
             while remaining is None or remaining > 0:
@@ -119,6 +121,8 @@ class LocalStorage:
                 if remaining is not None:
                     remaining -= len(chunk)
                 yield chunk
+        finally:
+            await f.close()
 
     async def list(self, prefix: str, *, start_after: str | None = None) -> AsyncIterator[str]:
         for key in await self._run(self._list_sorted, prefix, start_after):
