@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from backends import Storage
 from backends.local import LocalStorage
 from backends.memory import MemoryStorage
-from backends.s3 import S3Storage
+from tests.backends.s3_helpers import make_s3_storage
 from tests.s3_endpoint import ENV_VAR, MotoServer, wait_until_answers
 
 BACKENDS = ["memory", "local", "s3"]
@@ -54,19 +52,6 @@ def s3_endpoint(aws_test_env: None) -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
-
-
-def new_bucket_name() -> str:
-    return f"t-{uuid.uuid4().hex[:20]}"
-
-
-async def make_s3_storage(endpoint: str, **options: Any) -> S3Storage:
-    """A started S3Storage on a fresh bucket, under a non-empty key prefix."""
-    storage = S3Storage(
-        new_bucket_name(), "under/test", endpoint_url=endpoint, region="us-east-1", create_bucket=True, **options
-    )
-    await storage.start()
-    return storage
 
 
 @dataclasses.dataclass
