@@ -245,15 +245,20 @@ class S3Storage:
                         with _mapped_errors(key):
                             created = await client.create_multipart_upload(Bucket=self.bucket, Key=object_key)
                         upload_id = created["UploadId"]
-                    parts.append(await self._upload_part(key, object_key, upload_id, len(parts) + 1, buffer))
-                    buffer = bytearray()  # the sent part is released before the next one fills
+                    # Swap the buffer for an immutable copy so only one part is
+                    # held while it uploads (botocore wraps bytes, not bytearray,
+                    # in a file object, which aiohttp sends without a warning).
+                    part, buffer = bytes(buffer), bytearray()
+                    parts.append(await self._upload_part(key, object_key, upload_id, len(parts) + 1, part))
+                    del part
             if upload_id is None:
                 with _mapped_errors(key):
                     response = await client.put_object(Bucket=self.bucket, Key=object_key, Body=bytes(buffer))
             else:
                 if buffer:
-                    parts.append(await self._upload_part(key, object_key, upload_id, len(parts) + 1, buffer))
-                    buffer = bytearray()
+                    part, buffer = bytes(buffer), bytearray()
+                    parts.append(await self._upload_part(key, object_key, upload_id, len(parts) + 1, part))
+                    del part
                 with _mapped_errors(key):
                     response = await client.complete_multipart_upload(
                         Bucket=self.bucket,
@@ -269,11 +274,11 @@ class S3Storage:
         return ObjectInfo(key, size, _etag(response), _response_time(response))
 
     async def _upload_part(
-        self, key: str, object_key: str, upload_id: str, number: int, data: bytearray
+        self, key: str, object_key: str, upload_id: str, number: int, data: bytes
     ) -> dict[str, Any]:
         with _mapped_errors(key):
             response = await self.client.upload_part(
-                Bucket=self.bucket, Key=object_key, UploadId=upload_id, PartNumber=number, Body=bytes(data)
+                Bucket=self.bucket, Key=object_key, UploadId=upload_id, PartNumber=number, Body=data
             )
         part: dict[str, Any] = {"PartNumber": number, "ETag": response["ETag"]}
         # Echo any checksum S3 computed so Complete can verify the whole object.

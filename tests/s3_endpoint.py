@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -69,16 +70,26 @@ class MotoServer:
         self.url = f"http://{HOST}:{port}"
 
     @classmethod
-    def start(cls, port: int | None = None, *, log: Path | None = None, timeout: float = 30.0) -> MotoServer:
+    def start(
+        cls, port: int | None = None, *, log: Path | None = None, timeout: float = 30.0, detach: bool = False
+    ) -> MotoServer:
+        """Start moto_server and wait until it answers.
+
+        Unless ``detach``, the server exits by itself when this process dies,
+        so a killed test run leaves no server behind.
+        """
         port = port or free_port()
+        command = [sys.executable, str(Path(__file__).resolve()), "serve", "--port", str(port)]
+        if not detach:
+            command += ["--parent-pid", str(os.getpid())]
         out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
+                command,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,  # survives the shell that started it (make), own signals
+                start_new_session=True,  # no terminal signals: stopped explicitly (or by its watchdog)
             )
         finally:
             if log:
@@ -111,6 +122,21 @@ def _stop_pid(pid: int, timeout: float = 10.0) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
+def serve(port: int, parent_pid: int | None) -> None:
+    """Run moto_server in this process; with ``parent_pid``, only while that process lives."""
+    if parent_pid is not None:
+
+        def watch_parent() -> None:
+            while os.getppid() == parent_pid:
+                time.sleep(0.5)
+            os._exit(0)  # orphaned: the test run is gone
+
+        threading.Thread(target=watch_parent, daemon=True).start()
+    from moto.server import main as moto_main
+
+    moto_main(["-H", HOST, "-p", str(port)])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -121,10 +147,16 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--log", type=Path, help="append the server's output here (default: discard)")
     stop = sub.add_parser("stop", help="stop the server a pid file names")
     stop.add_argument("--pid-file", type=Path, required=True)
+    run = sub.add_parser("serve", help="run moto_server in the foreground (what 'start' launches)")
+    run.add_argument("--port", type=int, required=True)
+    run.add_argument("--parent-pid", type=int, help="exit when this process is no longer the parent")
     args = parser.parse_args(argv)
 
+    if args.command == "serve":
+        serve(args.port, args.parent_pid)
+        return 0
     if args.command == "start":
-        server = MotoServer.start(args.port or None, log=args.log)
+        server = MotoServer.start(args.port or None, log=args.log, detach=True)
         args.port_file.write_text(f"{server.port}\n")
         args.pid_file.write_text(f"{server.proc.pid}\n")
         print(server.url)

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 MiB = 1024 * 1024
 
+# Unclosed responses and event-loop-blocking request bodies surface as ResourceWarning.
+pytestmark = pytest.mark.filterwarnings("error::ResourceWarning")
+
 
 def payload(size: int, seed: int = 0) -> bytes:
     return random.Random(seed).randbytes(size)

@@ -17,6 +17,9 @@ from tests.s3_endpoint import MotoServer, free_port
 
 MiB = 1024 * 1024
 
+# Unclosed responses and event-loop-blocking request bodies surface as ResourceWarning.
+pytestmark = pytest.mark.filterwarnings("error::ResourceWarning")
+
 
 async def stream(size: int, chunk: int = MiB) -> AsyncIterator[bytes]:
     for offset in range(0, size, chunk):
