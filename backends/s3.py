@@ -56,6 +56,9 @@ MIN_PART_SIZE = 5 * MiB
 DEFAULT_PART_SIZE = 8 * MiB
 _READ_CHUNK = 1 * MiB
 _DELETE_BATCH = 1000  # DeleteObjects' limit
+# Multipart uploads declare their checksum up front (as boto3's transfer
+# manager does) so every part and the completed object are verified end to end.
+_CHECKSUM = "CRC32"
 
 _NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 _UNAVAILABLE_CODES = frozenset(
@@ -243,7 +246,9 @@ class S3Storage:
                 if len(buffer) >= self.part_size:
                     if upload_id is None:
                         with _mapped_errors(key):
-                            created = await client.create_multipart_upload(Bucket=self.bucket, Key=object_key)
+                            created = await client.create_multipart_upload(
+                                Bucket=self.bucket, Key=object_key, ChecksumAlgorithm=_CHECKSUM
+                            )
                         upload_id = created["UploadId"]
                     # Swap the buffer for an immutable copy so only one part is
                     # held while it uploads (botocore wraps bytes, not bytearray,
@@ -278,13 +283,17 @@ class S3Storage:
     ) -> dict[str, Any]:
         with _mapped_errors(key):
             response = await self.client.upload_part(
-                Bucket=self.bucket, Key=object_key, UploadId=upload_id, PartNumber=number, Body=data
+                Bucket=self.bucket,
+                Key=object_key,
+                UploadId=upload_id,
+                PartNumber=number,
+                Body=data,
+                ChecksumAlgorithm=_CHECKSUM,
             )
         part: dict[str, Any] = {"PartNumber": number, "ETag": response["ETag"]}
-        # Echo any checksum S3 computed so Complete can verify the whole object.
-        for field in ("ChecksumCRC32", "ChecksumCRC32C", "ChecksumCRC64NVME", "ChecksumSHA1", "ChecksumSHA256"):
-            if field in response:
-                part[field] = response[field]
+        # Echo each part's checksum so Complete verifies the assembled object.
+        if f"Checksum{_CHECKSUM}" in response:
+            part[f"Checksum{_CHECKSUM}"] = response[f"Checksum{_CHECKSUM}"]
         return part
 
     async def _abort(self, object_key: str, upload_id: str) -> None:

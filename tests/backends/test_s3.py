@@ -130,6 +130,12 @@ async def test_stream_above_part_size_uploads_parts_of_at_least_part_size(
     assert (await s3.stat("k")).etag == info.etag
 
 
+async def test_multipart_object_carries_a_verified_checksum(s3: S3Storage) -> None:
+    await s3.put("k", stream(s3.part_size + MiB))
+    head = await s3.client.head_object(Bucket=s3.bucket, Key=s3.prefix + "k", ChecksumMode="ENABLED")
+    assert head.get("ChecksumCRC32")
+
+
 async def test_put_bytes_of_a_large_object_goes_multipart(s3: S3Storage, monkeypatch: pytest.MonkeyPatch) -> None:
     parts = record_calls(s3, monkeypatch, "upload_part")
     data = bytes(s3.part_size + 1)
