@@ -149,7 +149,7 @@ async def test_failed_part_upload_aborts_the_multipart_upload(s3: S3Storage, mon
 
     async def second_part_fails(**kwargs: Any) -> Any:
         if kwargs["PartNumber"] == 2:
-            raise ClientError({"Error": {"Code": "InternalError"}, "ResponseMetadata": {"HTTPStatusCode": 500}}, "UploadPart")
+            raise client_error(500, "InternalError")
         return await real(**kwargs)
 
     monkeypatch.setattr(s3.client, "upload_part", second_part_fails)
