@@ -29,9 +29,15 @@ run: $(STAMP)
 	@if [ -z "$$FILTERS_USERS$$FILTERS_USERS_FILE" ]; then export FILTERS_USERS_FILE=$(DEV_USERS); fi; \
 	  exec $(BIN)/filters-server --host $(HOST) --port $(PORT) --storage $${FILTERS_STORAGE:-$(STORAGE)}
 
-# Starts every service the tests use (an S3 endpoint), runs the suite, stops them.
+S3_TEST_DIR := var/test-s3
+
+# Starts every service the tests use (an S3 endpoint: moto's server on loopback), runs the
+# whole suite against it, and stops it whatever the outcome.
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@mkdir -p $(S3_TEST_DIR)
+	$(BIN)/python tests/s3_endpoint.py start --port-file $(S3_TEST_DIR)/port --pid-file $(S3_TEST_DIR)/pid --log $(S3_TEST_DIR)/moto.log
+	FILTERS_TEST_S3_ENDPOINT=http://127.0.0.1:$$(cat $(S3_TEST_DIR)/port) $(BIN)/python -m pytest $(PYTEST_ARGS); \
+	  status=$$?; $(BIN)/python tests/s3_endpoint.py stop --pid-file $(S3_TEST_DIR)/pid; exit $$status
 
 # Each benchmark measures the project and its baseline in the same run and prints the ratios.
 bench: $(STAMP)

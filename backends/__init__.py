@@ -116,7 +116,8 @@ def validate_key(key: str) -> str:
         not key
         or key.startswith("/")
         or not set(key) <= _KEY_ALPHABET
-        or any(part in ("", ".", "..") for part in key.rstrip("/").split("/"))
+        # One trailing "/" marks a prefix; anything else empty is a bad segment.
+        or any(part in ("", ".", "..") for part in key.removesuffix("/").split("/"))
     ):
         raise ValueError(f"invalid storage key: {key!r}")
     return key

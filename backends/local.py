@@ -108,6 +108,8 @@ class LocalStorage:
             f = await aiofiles.open(self._path(key), "rb")
         except (FileNotFoundError, NotADirectoryError):
             raise ObjectNotFound(key) from None
+        # An awaited aiofiles handle is not an async context manager: close it
+        # ourselves, also when the consumer stops early (aclose/GeneratorExit).
         try:
             await f.seek(start)
             remaining = None if end is None else end - start

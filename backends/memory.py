@@ -81,7 +81,8 @@ class MemoryStorage:
             self._sorted.remove(key)
 
     async def delete_prefix(self, prefix: str) -> int:
-        validate_key(prefix)
+        if not validate_key(prefix).endswith("/"):
+            raise ValueError("delete_prefix takes a prefix ending with '/'")
         keys = [key async for key in self.list(prefix)]
         for key in keys:
             await self.delete(key)
