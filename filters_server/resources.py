@@ -101,13 +101,15 @@ class Resource:
         return now >= self.expires
 
     def representation(self, media_url: str) -> dict[str, Any]:
-        """The spec's ImageResource."""
-        return {
+        """The spec's ImageResource; ``modalitySession`` only when present (the spec's type is not nullable)."""
+        representation: dict[str, Any] = {
             "id": self.id,
             "mediaType": self.media_type,
             "url": media_url,
             "createdOn": format_timestamp(self.created_on),
             "expires": format_timestamp(self.expires),
             "imageInfo": self.image_info,
-            "modalitySession": self.modality_session,
         }
+        if self.modality_session is not None:
+            representation["modalitySession"] = self.modality_session
+        return representation

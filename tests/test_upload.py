@@ -35,11 +35,10 @@ async def test_upload_answers_201_with_the_image_resource(client):
     response = await upload(client)
     assert response.status == 201
     body = await response.json()
-    assert set(body) == {"id", "mediaType", "url", "createdOn", "expires", "imageInfo", "modalitySession"}
+    assert set(body) == {"id", "mediaType", "url", "createdOn", "expires", "imageInfo"}
     assert body["mediaType"] == "image/png"
     assert body["url"].endswith(f"{BASE}/images/{body['id']}/media")
     assert body["imageInfo"] == sample_image_info()
-    assert body["modalitySession"] is None
     assert response.headers["Location"] == f"{BASE}/images/{body['id']}"
 
 
