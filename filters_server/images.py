@@ -15,6 +15,7 @@ from .intake import receive_upload
 from .media import Representation, serve
 from .problems import Problem
 from .resources import Resource, media_key, new_id, parse_id
+from .schemas import MODALITY_SESSION, load_or_raise
 
 routes = web.RouteTableDef()
 
@@ -53,7 +54,8 @@ async def create_image(request: web.Request) -> web.Response:
     try:
         upload = await receive_upload(
             request, index.storage, media_key(resource_id), max_upload_bytes=settings.max_upload_bytes,
-            max_pixels=settings.max_pixels, max_json_bytes=settings.max_json_bytes)
+            max_pixels=settings.max_pixels, max_json_bytes=settings.max_json_bytes,
+            max_parts=settings.max_parts, body_timeout=settings.body_timeout_seconds)
         resource = Resource(
             id=resource_id, owner=current_user(request), created_on=created_on, expires=expires,
             image_info=upload.image_info, media_type="image/png", media_size=upload.stored.size,
@@ -68,17 +70,30 @@ async def create_image(request: web.Request) -> web.Response:
     return response
 
 
+# "/images/modality" is its own resource: GET or DELETE on it is 405 (Allow: POST), not a lookup of id "modality".
+RESOURCE_PATH = "/images/{id:(?!modality$)[^/]+}"
+
+
 @routes.post("/images/modality")
 async def create_modality_image(request: web.Request) -> web.Response:
-    raise Problem(501, "Modality resources need --modality-url (the DSIO Modality API to read images from).")
+    """Without a Modality API to ask, no session can be found: the spec's 404, after the spec's 400."""
+    try:
+        document = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise Problem(400, "The body is not a JSON ModalitySession.") from None
+    try:
+        load_or_raise(MODALITY_SESSION, document, "ModalitySession")
+    except ValueError as exc:
+        raise Problem(400, str(exc) + ".") from None
+    raise Problem(404, "No Modality API is configured on this server, so the modality session cannot be found.")
 
 
-@routes.get("/images/{id}")
+@routes.get(RESOURCE_PATH)
 async def get_image(request: web.Request) -> web.Response:
     return resource_json(request, await lookup(request))
 
 
-@routes.delete("/images/{id}")
+@routes.delete(RESOURCE_PATH)
 async def delete_image(request: web.Request) -> web.Response:
     resource = await lookup(request)
     await request.app[keys.INDEX].remove(resource)
