@@ -72,12 +72,24 @@ class Settings:
     s3_create_bucket: bool = False
     log_level: str = "info"
     log_format: str = "text"
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    # Abusive and slow clients: every limit below is one flag.
+    body_timeout_seconds: float = 30.0
+    keepalive_timeout_seconds: float = 75.0
+    max_request_line_bytes: int = 8190
+    max_header_bytes: int = 8190
+    max_headers: int = 128
+    max_parts: int = 8
+    max_ranges: int = 16
 
     def __post_init__(self) -> None:
         if not self.base_path.startswith("/") or self.base_path.endswith("/") and self.base_path != "/":
             raise ValueError(f"base path must start and not end with '/': {self.base_path!r}")
         if self.log_format not in ("text", "json"):
             raise ValueError(f"log format must be 'text' or 'json', not {self.log_format!r}")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("--tls-cert and --tls-key go together")
 
     @property
     def worker_count(self) -> int:
@@ -108,6 +120,15 @@ _OPTIONS: dict[str, tuple[Any, str]] = {
     "s3_create_bucket": (_bool, "create the S3 bucket on start if missing (development)"),
     "log_level": (str, "debug, info, warning or error"),
     "log_format": (str, "text or json"),
+    "tls_cert": (str, "PEM certificate (chain) file: serve HTTPS (TLS 1.2+); needs --tls-key"),
+    "tls_key": (str, "PEM private key file of --tls-cert"),
+    "body_timeout_seconds": (_positive_float, "longest wait for the next bytes of a request body (408 after)"),
+    "keepalive_timeout_seconds": (_positive_float, "close a connection idle (or stuck in its headers) this long"),
+    "max_request_line_bytes": (_positive_int, "longest request line (method, path, query, version)"),
+    "max_header_bytes": (_positive_int, "longest single request header field"),
+    "max_headers": (_positive_int, "most request header fields"),
+    "max_parts": (_positive_int, "most multipart parts read from a POST /images body"),
+    "max_ranges": (_positive_int, "most byte ranges served as such; more get the whole file"),
 }
 
 
