@@ -49,7 +49,8 @@ class FiltersTestServer:
         self.storage = storage or (MemoryStorage() if self.settings.storage == "memory://" else None)
         spec = ",".join(f"{name}:{password}" for name, password in self.users.items())
         self.app = create_app(self.settings, storage=self.storage, clock=clock, users=parse_users(spec))
-        self._server = TestServer(self.app, host="127.0.0.1", ssl=ssl_context)  # https:// with a context
+        self._ssl_context = ssl_context  # https:// when given
+        self._server = TestServer(self.app, host="127.0.0.1")
 
     @property
     def headers(self) -> dict[str, str]:
@@ -65,7 +66,7 @@ class FiltersTestServer:
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")
 
     async def start(self) -> FiltersTestServer:
-        await self._server.start_server()
+        await self._server.start_server(ssl=self._ssl_context)
         return self
 
     async def close(self) -> None:
