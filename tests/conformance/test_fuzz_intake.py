@@ -34,7 +34,7 @@ info_like = st.recursive(st.none() | st.integers(-2, 70000) | st.floats() | st.t
 content_types = (st.sampled_from(["multipart/form-data; boundary=B", "multipart/form-data", "multipart/mixed; boundary=B",
                                  "multipart/form-data; boundary=", "multipart/form-data; boundary=\"B\"",
                                  "application/json", "image/png", "text/plain", ""])
-                 | st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40))
+                 | st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40).map(str.strip))
 
 
 @pytest.fixture(scope="module")
