@@ -29,7 +29,7 @@ from filters_server.testing import png16
 
 from .conftest import AUTH, USER, PASSWORD, ThreadedServer
 
-PUBLISHED_SPEC = Path("/work/shared/spec/dsio-filters-v1.yaml")
+PUBLISHED_SPEC = Path(__file__).parent / "spec" / "dsio-filters-v1.yaml"  # the vendor document, unchanged
 SETTINGS = hypothesis.settings(max_examples=25, deadline=None, derandomize=True, database=None,
                                suppress_health_check=list(hypothesis.HealthCheck))
 MEDIA = png16(48, 32, seed=5)

@@ -23,7 +23,7 @@ from filters_server.testing import png16
 
 from .conftest import AUTH
 
-PUBLISHED_SPEC = Path("/work/shared/spec/dsio-filters-v1.yaml")
+PUBLISHED_SPEC = Path(__file__).parent / "spec" / "dsio-filters-v1.yaml"  # the vendor document, unchanged
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 MEDIA = png16(40, 30, seed=9)
 LUT_PASCAL = b'{"Gamma":2.3,"Slope":65535.0,"Offset":0.0,"TotalGrays":4096,"MinimumGray":3612,"MaximumGray":418}'
