@@ -9,7 +9,7 @@ STORAGE ?= file:var/storage
 DEV_USERS := var/dev-users.txt
 PYTEST_ARGS ?=
 
-.PHONY: all install run test bench bench-quick filter-pictures clean
+.PHONY: all install run run-tls test bench bench-quick filter-pictures clean
 
 all: test
 
@@ -28,6 +28,16 @@ run: $(STAMP)
 	@if [ -z "$$FILTERS_USERS$$FILTERS_USERS_FILE" ]; then $(BIN)/python scripts/dev_users.py $(DEV_USERS); fi
 	@if [ -z "$$FILTERS_USERS$$FILTERS_USERS_FILE" ]; then export FILTERS_USERS_FILE=$(DEV_USERS); fi; \
 	  exec $(BIN)/filters-server --host $(HOST) --port $(PORT) --storage $${FILTERS_STORAGE:-$(STORAGE)}
+
+# Like `run`, over HTTPS with a development certificate for localhost, 127.0.0.1 and ::1 kept in
+# var/tls/ (created once; trust var/tls/ca.pem, see README "HTTPS").
+run-tls: $(STAMP)
+	@mkdir -p var
+	@$(BIN)/python -m filters_server.devcert var/tls
+	@if [ -z "$$FILTERS_USERS$$FILTERS_USERS_FILE" ]; then $(BIN)/python scripts/dev_users.py $(DEV_USERS); fi
+	@if [ -z "$$FILTERS_USERS$$FILTERS_USERS_FILE" ]; then export FILTERS_USERS_FILE=$(DEV_USERS); fi; \
+	  exec $(BIN)/filters-server --host $(HOST) --port $(PORT) --storage $${FILTERS_STORAGE:-$(STORAGE)} \
+	    --tls-cert var/tls/server.pem --tls-key var/tls/server-key.pem
 
 S3_TEST_DIR := var/test-s3
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 import sys
 from collections.abc import Sequence
 
@@ -12,6 +13,7 @@ from aiohttp import web
 from .app import create_app, load_users
 from .auth import hash_password
 from .config import load_settings
+from .tls import server_ssl_context
 
 
 class JsonFormatter(logging.Formatter):
@@ -45,11 +47,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("filters-server: no users configured; set --users name:password or --users-file FILE "
               "(the API is never served without authentication)", file=sys.stderr)
         return 2
+    ssl_context = None
+    if settings.tls_cert and settings.tls_key:
+        try:
+            ssl_context = server_ssl_context(settings.tls_cert, settings.tls_key)
+        except (OSError, ssl.SSLError) as exc:
+            print(f"filters-server: cannot use the TLS certificate/key: {exc}", file=sys.stderr)
+            return 2
     app = create_app(settings, users=users)
     log = logging.getLogger("filters_server")
-    log.info("serving http://%s:%d%s/ for users %s with storage %s", settings.host, settings.port,
-             settings.base_path, ", ".join(sorted(users)), settings.storage)
-    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=logging.getLogger("aiohttp.access"))
+    log.info("serving %s://%s:%d%s/ for users %s with storage %s", "https" if ssl_context else "http",
+             settings.host, settings.port, settings.base_path, ", ".join(sorted(users)), settings.storage)
+    web.run_app(app, host=settings.host, port=settings.port, ssl_context=ssl_context, print=None,
+                access_log=logging.getLogger("aiohttp.access"))
     return 0
 
 

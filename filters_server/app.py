@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
     users = users if users is not None else load_users(settings)
     metrics = Metrics()
     app = web.Application(middlewares=[metrics_middleware(metrics), problem_middleware, UsersAuth(users)],
-                          client_max_size=settings.max_json_bytes)
+                          client_max_size=settings.max_json_bytes, handler_args=handler_args(settings))
     app[METRICS] = metrics
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock or time.time
@@ -72,6 +72,20 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
     _add_routes(app, base, images.routes)
     _add_routes(app, base, filters.routes)
     return app
+
+
+def handler_args(settings: Settings) -> dict[str, float | int]:
+    """Connection limits for aiohttp's protocol handler; any runner (run_app, TestServer) applies them.
+
+    The keep-alive timer also runs while a connection has not finished its request headers,
+    so a client trickling header bytes is cut off after it too.
+    """
+    return {
+        "keepalive_timeout": settings.keepalive_timeout_seconds,
+        "max_line_size": settings.max_request_line_bytes,
+        "max_field_size": settings.max_header_bytes,
+        "max_headers": settings.max_headers,
+    }
 
 
 def _add_routes(app: web.Application, prefix: str, table: Iterable[web.AbstractRouteDef]) -> None:

@@ -86,6 +86,16 @@ class Settings:
     modality_session_check_seconds: float = 5.0
     log_level: str = "info"
     log_format: str = "text"
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    # Abusive and slow clients: every limit below is one flag.
+    body_timeout_seconds: float = 30.0
+    keepalive_timeout_seconds: float = 75.0
+    max_request_line_bytes: int = 8190
+    max_header_bytes: int = 8190
+    max_headers: int = 128
+    max_parts: int = 8
+    max_ranges: int = 16
 
     def __post_init__(self) -> None:
         if not self.base_path.startswith("/") or self.base_path.endswith("/") and self.base_path != "/":
@@ -96,6 +106,8 @@ class Settings:
             raise ValueError(f"modality URL must be http:// or https://, not {self.modality_url!r}")
         if self.modality_insecure and self.modality_ca_file:
             raise ValueError("--modality-insecure and --modality-ca-file contradict each other")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("--tls-cert and --tls-key go together")
 
     @property
     def worker_count(self) -> int:
@@ -134,6 +146,15 @@ _OPTIONS: dict[str, tuple[Any, str]] = {
     "modality_session_check_seconds": (_non_negative_float, "how long a 'session is active' answer is cached"),
     "log_level": (str, "debug, info, warning or error"),
     "log_format": (str, "text or json"),
+    "tls_cert": (str, "PEM certificate (chain) file: serve HTTPS (TLS 1.2+); needs --tls-key"),
+    "tls_key": (str, "PEM private key file of --tls-cert"),
+    "body_timeout_seconds": (_positive_float, "longest wait for the next bytes of a request body (408 after)"),
+    "keepalive_timeout_seconds": (_positive_float, "close a connection idle (or stuck in its headers) this long"),
+    "max_request_line_bytes": (_positive_int, "longest request line (method, path, query, version)"),
+    "max_header_bytes": (_positive_int, "longest single request header field"),
+    "max_headers": (_positive_int, "most request header fields"),
+    "max_parts": (_positive_int, "most multipart parts read from a POST /images body"),
+    "max_ranges": (_positive_int, "most byte ranges served as such; more get the whole file"),
 }
 
 

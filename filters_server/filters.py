@@ -9,6 +9,7 @@ costs nothing, and a recomputed result carries the same ETag.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from backends import ObjectNotFound
 
 from . import imaging, keys
 from .images import lookup
+from .intake import body_timeout_problem
 from .media import Representation, serve
 from .metrics import METRICS
 from .negotiation import negotiate
@@ -66,8 +68,13 @@ async def read_parameters(request: web.Request, name: str) -> dict[str, Any]:
     schema, to_params = FILTERS[name]
     if name == "unmap":
         return {}
+    timeout = request.app[keys.SETTINGS].body_timeout_seconds
     try:
-        raw = await request.read()
+        # One bound for the whole (small) body: a trickle cannot hold the handler.
+        async with asyncio.timeout(timeout):
+            raw = await request.read()
+    except TimeoutError:
+        raise body_timeout_problem(timeout) from None
     except web.HTTPRequestEntityTooLarge:
         raise Problem(413, "The filter parameters exceed the JSON size limit.") from None
     document: Any = {}

@@ -105,18 +105,23 @@ async def create_image(request: web.Request) -> web.Response:
     async def intake(resource_id: str) -> NewResource:
         upload = await receive_upload(
             request, storage, media_key(resource_id), max_upload_bytes=settings.max_upload_bytes,
-            max_pixels=settings.max_pixels, max_json_bytes=settings.max_json_bytes)
+            max_pixels=settings.max_pixels, max_json_bytes=settings.max_json_bytes,
+            max_parts=settings.max_parts, body_timeout=settings.body_timeout_seconds)
         return NewResource(upload.image_info, upload.media)
 
     return await create_resource(request, intake)
 
 
-@routes.get("/images/{id}")
+# "/images/modality" is its own resource: GET or DELETE on it is 405 (Allow: POST), not a lookup of id "modality".
+RESOURCE_PATH = "/images/{id:(?!modality$)[^/]+}"
+
+
+@routes.get(RESOURCE_PATH)
 async def get_image(request: web.Request) -> web.Response:
     return resource_json(request, await lookup(request))
 
 
-@routes.delete("/images/{id}")
+@routes.delete(RESOURCE_PATH)
 async def delete_image(request: web.Request) -> web.Response:
     resource = await lookup(request, check_session=False)  # deleting needs no live session
     await request.app[keys.INDEX].remove(resource)

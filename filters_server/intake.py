@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from backends import ObjectInfo, Storage
 
@@ -28,7 +29,8 @@ MEDIA_PART_NAMES = frozenset({"imagemedia", "media"})
 MEDIA_TYPES = frozenset({"image/png", "application/octet-stream"})
 CHUNK_SIZE = 256 * 1024
 VALIDATE_BATCH = 1024 * 1024
-MAX_PARTS = 8
+MAX_PARTS = 8  # default of --max-parts
+BODY_TIMEOUT_SECONDS = 30.0  # default of --body-timeout-seconds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,12 +48,13 @@ class Upload:
 
 
 class Budget:
-    """Counts bytes (across all parts of a body) against ``--max-upload-bytes``."""
+    """Counts body bytes across all parts against ``--max-upload-bytes``; bounds each wait for bytes."""
 
-    def __init__(self, limit: int, what: str = "The upload") -> None:
+    def __init__(self, limit: int, what: str = "The upload", idle_timeout: float = BODY_TIMEOUT_SECONDS) -> None:
         self.limit = limit
         self.what = what
         self.used = 0
+        self.idle_timeout = idle_timeout
 
     def take(self, count: int) -> None:
         self.used += count
@@ -113,10 +116,13 @@ def parse_image_info(raw: bytes, charset: str | None = None) -> dict[str, Any]:
 
 
 async def receive_upload(request: web.Request, storage: Storage, key: str, *, max_upload_bytes: int,
-                         max_pixels: int, max_json_bytes: int) -> Upload:
+                         max_pixels: int, max_json_bytes: int, max_parts: int = MAX_PARTS,
+                         body_timeout: float = BODY_TIMEOUT_SECONDS) -> Upload:
     """Consume the request body; store the media under ``key``; raise Problem on bad input.
 
-    On any exception the caller removes ``key`` (the media may be stored already).
+    A client that sends no bytes for ``body_timeout`` seconds gets 408, so a trickle
+    cannot hold a handler (and a storage upload) open for ever. On any exception the
+    caller removes ``key`` (the media may be stored already).
     """
     if request.content_type != "multipart/form-data":
         raise Problem(415, "POST /images takes multipart/form-data with an imageInfo and an imageMedia part.")
@@ -127,17 +133,17 @@ async def receive_upload(request: web.Request, storage: Storage, key: str, *, ma
     except (ValueError, AssertionError, KeyError) as exc:
         raise Problem(400, f"Malformed multipart body: {exc}.") from None
 
-    budget = Budget(max_upload_bytes)
+    budget = Budget(max_upload_bytes, idle_timeout=body_timeout)
     image_info: dict[str, Any] | None = None
     stored: StoredPng | None = None
     parts = 0
     while True:
-        part = await _next_part(reader)
+        part = await _next_part(reader, budget)
         if part is None:
             break
         parts += 1
-        if parts > MAX_PARTS:
-            raise Problem(400, f"Too many parts: at most {MAX_PARTS} are read.")
+        if parts > max_parts:
+            raise Problem(400, f"Too many parts: at most {max_parts} are read.")
         name = (part.name or "").lower()
         if name in INFO_PART_NAMES:
             if image_info is not None:
@@ -164,11 +170,26 @@ async def receive_upload(request: web.Request, storage: Storage, key: str, *, ma
     return Upload(image_info, stored)
 
 
-async def _next_part(reader: MultipartReader) -> BodyPartReader | None:
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, HttpProcessingError):
+        return exc.message.splitlines()[0] if exc.message else type(exc).__name__
+    return str(exc)
+
+
+def body_timeout_problem(seconds: float) -> Problem:
+    return Problem(408, f"No request body bytes arrived for {seconds:g} seconds.",
+                   headers={"Connection": "close"})
+
+
+async def _next_part(reader: MultipartReader, budget: Budget) -> BodyPartReader | None:
     try:
-        part = await reader.next()
-    except (ValueError, AssertionError, RuntimeError) as exc:
-        raise Problem(400, f"Malformed multipart body: {exc}.") from None
+        async with asyncio.timeout(budget.idle_timeout):
+            part = await reader.next()
+    except TimeoutError:
+        raise body_timeout_problem(budget.idle_timeout) from None
+    except (ValueError, AssertionError, RuntimeError, HttpProcessingError) as exc:
+        # HttpProcessingError: a part header aiohttp's parser refuses (e.g. control characters).
+        raise Problem(400, f"Malformed multipart body: {_describe(exc)}.") from None
     if part is not None and not isinstance(part, BodyPartReader):
         raise Problem(400, "Nested multipart parts are not accepted.")
     return part
@@ -177,9 +198,12 @@ async def _next_part(reader: MultipartReader) -> BodyPartReader | None:
 async def _chunks(part: BodyPartReader, budget: Budget) -> AsyncIterator[bytes]:
     while True:
         try:
-            chunk = await part.read_chunk(CHUNK_SIZE)
-        except (ValueError, AssertionError) as exc:
-            raise Problem(400, f"Malformed multipart body: {exc}.") from None
+            async with asyncio.timeout(budget.idle_timeout):
+                chunk = await part.read_chunk(CHUNK_SIZE)
+        except TimeoutError:
+            raise body_timeout_problem(budget.idle_timeout) from None
+        except (ValueError, AssertionError, HttpProcessingError) as exc:
+            raise Problem(400, f"Malformed multipart body: {_describe(exc)}.") from None
         if not chunk:
             return
         budget.take(len(chunk))

@@ -15,7 +15,7 @@ from aiohttp import hdrs, web
 
 from backends import ObjectNotFound, Storage
 
-from . import ranges
+from . import keys, ranges
 from .problems import problem_response
 
 
@@ -44,7 +44,8 @@ class Representation:
 
 async def serve(request: web.Request, rep: Representation) -> web.StreamResponse:
     decision = ranges.plan(request.method, request.headers, etag=rep.etag,
-                           last_modified=rep.last_modified, size=rep.size)
+                           last_modified=rep.last_modified, size=rep.size,
+                           max_ranges=request.app[keys.SETTINGS].max_ranges)
     headers = rep.headers()
     if decision.status == 304:
         return web.Response(status=304, headers=headers)

@@ -41,10 +41,10 @@ log = logging.getLogger(__name__)
 
 @routes.post("/images/modality")
 async def create_modality_image(request: web.Request) -> web.Response:
+    ref = await read_reference(request)  # a malformed body is 400 whether or not we could serve it
     client = request.app.get(keys.MODALITY)
     if client is None:
         raise Problem(501, "Modality resources need --modality-url (the DSIO Modality API to read images from).")
-    ref = await read_reference(request)
     with modality_errors(ref):
         raw_info = await client.get_image_info(ref["sessionId"], ref["imageId"])
     image_info = canonical_image_info(raw_info)

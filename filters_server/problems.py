@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from backends import StorageUnavailable
 
@@ -62,6 +63,9 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         headers = {k: v for k, v in exc.headers.items() if k.lower() not in ("content-type", "content-length")}
         return problem_response(exc.status, exc.text if exc.text and not exc.text.startswith(str(exc.status))
                                 else exc.reason, headers=headers)
+    except HttpProcessingError as exc:
+        # Bytes aiohttp's parsers refuse while a handler reads the body: the client's fault, never 500.
+        return problem_response(400, f"Malformed request: {(exc.message or type(exc).__name__).splitlines()[0]}.")
     except StorageUnavailable as exc:
         log.warning("storage unavailable: %s", exc)
         from .metrics import METRICS  # late: metrics imports this module

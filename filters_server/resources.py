@@ -101,7 +101,11 @@ class Resource:
         return now >= self.expires
 
     def representation(self, media_url: str) -> dict[str, Any]:
-        """The spec's ImageResource."""
+        """The spec's ImageResource.
+
+        ``modalitySession`` is ``null`` for uploads, as the vendor's ASP.NET service writes an
+        absent object (its default serializer settings) and as clients already parse it.
+        """
         return {
             "id": self.id,
             "mediaType": self.media_type,

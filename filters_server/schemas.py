@@ -115,9 +115,13 @@ class ImageInfoSchema(LenientSchema):
     lutInfo = fields.Nested(LutInfoSchema, required=True)
 
 
+# Modality ids become one URL path segment of a request to the Modality API (GUIDs in practice).
+MODALITY_ID = validate.Regexp(r"^[A-Za-z0-9_~-]{1,128}$", error="Must be 1-128 letters, digits, '-', '_' or '~'.")
+
+
 class ModalitySessionSchema(LenientSchema):
-    sessionId = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    imageId = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    sessionId = fields.String(required=True, validate=MODALITY_ID)
+    imageId = fields.String(required=True, validate=MODALITY_ID)
 
 
 def flatten_errors(messages: Any, prefix: str = "") -> list[str]:

@@ -18,6 +18,7 @@ ImageInfo, :func:`upload_form` the multipart form.
 from __future__ import annotations
 
 import json
+import ssl
 import struct
 import zlib
 from collections.abc import AsyncIterator
@@ -41,12 +42,14 @@ class FiltersTestServer:
     """A real server on a loopback port, backed by memory storage (or what you pass)."""
 
     def __init__(self, settings: Settings | None = None, *, users: dict[str, str] | None = None,
-                 storage: Any = None, clock: Clock | None = None) -> None:
+                 storage: Any = None, clock: Clock | None = None,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self.users = users or {TEST_USER: TEST_PASSWORD}
         self.settings = settings or Settings(storage="memory://")
         self.storage = storage or (MemoryStorage() if self.settings.storage == "memory://" else None)
         spec = ",".join(f"{name}:{password}" for name, password in self.users.items())
         self.app = create_app(self.settings, storage=self.storage, clock=clock, users=parse_users(spec))
+        self._ssl_context = ssl_context  # https:// when given
         self._server = TestServer(self.app, host="127.0.0.1")
 
     @property
@@ -63,7 +66,7 @@ class FiltersTestServer:
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")
 
     async def start(self) -> FiltersTestServer:
-        await self._server.start_server()
+        await self._server.start_server(ssl=self._ssl_context)
         return self
 
     async def close(self) -> None:
