@@ -64,11 +64,7 @@ def supreme(
     pitch_mm: float | None = None,
 ) -> np.ndarray:
     """Supreme filter: the task picks the profile, sharpness/100 scales the band sum."""
-    profile = P.SUPREME_PROFILES[_choice(task, P.SUPREME_TASKS, "task")]
-    strength = _strength(sharpness)
-    _check_image(image)
-    check_lut(lut)
-    return apply(image, lut, profile, strength, P.pitch_mm(binned, pitch_mm))
+    return _task_filter(P.SUPREME_PROFILES, P.SUPREME_TASKS, image, lut, binned, task, sharpness, pitch_mm)
 
 
 def ae(
@@ -81,7 +77,11 @@ def ae(
     pitch_mm: float | None = None,
 ) -> np.ndarray:
     """AE filter: same pipeline and tables as supreme, without the hygiene task."""
-    profile = P.AE_PROFILES[_choice(task, P.AE_TASKS, "task")]
+    return _task_filter(P.AE_PROFILES, P.AE_TASKS, image, lut, binned, task, sharpness, pitch_mm)
+
+
+def _task_filter(profiles, tasks, image, lut, binned, task, sharpness, pitch_mm):  # type: ignore[no-untyped-def]
+    profile = profiles[_choice(task, tasks, "task")]
     strength = _strength(sharpness)
     _check_image(image)
     check_lut(lut)
