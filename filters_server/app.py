@@ -21,8 +21,8 @@ from .config import Settings
 from .index import Clock, ResourceIndex, Sweeper
 from .metrics import METRICS, Metrics, metrics_handler, metrics_middleware
 from .modality import ModalityClient
-from .sessions import SessionWatch
 from .problems import problem_middleware, problem_response
+from .sessions import SessionWatch
 from .workers import WorkerPool
 
 log = logging.getLogger(__name__)
