@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_filters_http.py
 	$(BIN)/python bench/bench_filters.py
 	$(BIN)/python bench/bench_pngcheck.py
+	$(BIN)/python bench/bench_s3.py
 
 bench-quick: $(STAMP)
 	$(BIN)/python bench/bench_images.py --quick

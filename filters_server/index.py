@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from backends import ObjectNotFound, Storage
+from backends import ObjectNotFound, Storage, StorageUnavailable
 
 from .resources import (EXPIRY, IMAGES, META_NAME, Resource, expiry_key, meta_key, parse_expiry_key,
                         resource_prefix)
@@ -126,7 +126,9 @@ class Sweeper:
                 removed = await self.index.sweep()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # keep sweeping after a storage hiccup
+            except StorageUnavailable as exc:  # an outage: one line per attempt, no traceback
+                log.warning("sweep skipped, storage unavailable: %s", exc)
+            except Exception:  # keep sweeping after anything else, loudly
                 log.exception("sweep failed")
             else:
                 self.removed_total += removed

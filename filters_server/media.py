@@ -7,16 +7,19 @@ file, whole files and single ranges go out with ``sendfile``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator
 
 from aiohttp import hdrs, web
 
-from backends import ObjectNotFound, Storage
+from backends import ObjectNotFound, Storage, StorageError
 
 from . import keys, ranges
 from .problems import problem_response
+
+log = logging.getLogger(__name__)
 
 
 class Representation:
@@ -76,11 +79,37 @@ async def _send(request: web.Request, rep: Representation, status: int, headers:
     if path is not None:
         return await _sendfile(request, response, path, start, end - start)
     chunks = rep.storage.read(rep.key, start, end)
-    first = await _first_chunk(chunks)  # a missing object must fail before headers go out
-    await response.prepare(request)
-    await _pump(response, first, chunks)
+    first = await _first_chunk(chunks)  # a missing object or unreachable storage must fail before headers go out
+    await _prepare(request, response, chunks)
+    try:
+        await _pump(response, first, chunks)
+    except StorageError as exc:
+        return _cut(request, response, rep, exc)
     await response.write_eof()
     return response
+
+
+def _cut(request: web.Request, response: web.StreamResponse, rep: Representation,
+         exc: StorageError) -> web.StreamResponse:
+    """Storage failed after the status line went out: no problem document can follow any more.
+
+    Closing the connection makes the client see a truncated body at once (Content-Length
+    unmet) instead of waiting for bytes that never come, or reading a second response
+    written into the first. The prepared response is returned so aiohttp finishes quietly.
+    """
+    log.warning("storage failed while sending %s (%s); connection closed mid-body", rep.key, exc)
+    if request.transport is not None:
+        request.transport.close()
+    return response
+
+
+async def _prepare(request: web.Request, response: web.StreamResponse, opened: AsyncIterator[bytes]) -> None:
+    """Send the headers; if that fails (client gone), release the storage read already opened."""
+    try:
+        await response.prepare(request)
+    except BaseException:
+        await opened.aclose()  # type: ignore[attr-defined]
+        raise
 
 
 async def _first_chunk(chunks: AsyncIterator[bytes]) -> bytes:
@@ -150,13 +179,23 @@ async def _send_multipart(request: web.Request, rep: Representation, headers: di
     headers[hdrs.CONTENT_TYPE] = f"multipart/byteranges; boundary={boundary}"
     response = web.StreamResponse(status=206, headers=headers)
     response.content_length = length
-    await response.prepare(request)
-    if request.method != hdrs.METH_HEAD:
-        for head, (start, end) in zip(heads, pieces):
+    if request.method == hdrs.METH_HEAD:
+        await response.prepare(request)
+        await response.write_eof()
+        return response
+    first_chunks = rep.storage.read(rep.key, *pieces[0])
+    first = await _first_chunk(first_chunks)  # as in _send: fail before the headers when storage does
+    await _prepare(request, response, first_chunks)
+    try:
+        for number, (head, (start, end)) in enumerate(zip(heads, pieces)):
             await response.write(head)
-            async for chunk in rep.storage.read(rep.key, start, end):
-                await response.write(chunk)
+            if number == 0:
+                await _pump(response, first, first_chunks)
+            else:
+                await _pump(response, b"", rep.storage.read(rep.key, start, end))
             await response.write(b"\r\n")
-        await response.write(tail)
+    except StorageError as exc:
+        return _cut(request, response, rep, exc)
+    await response.write(tail)
     await response.write_eof()
     return response

@@ -1,4 +1,13 @@
-"""RFC 9457 problem details: every error the API answers is ``application/problem+json``."""
+"""RFC 9457 problem details: every error the API answers is ``application/problem+json``.
+
+Storage failures that escape a handler are answered by kind: unreachable or
+failing storage (:class:`StorageUnavailable`: refused connections, timeouts,
+5xx, throttling, a missing bucket) is 503 with ``Retry-After``, because it
+passes by itself; storage that answers but refuses (any other
+:class:`StorageError`, e.g. S3 AccessDenied or missing credentials) is 500 with
+one ERROR log line, because retrying cannot help until an operator fixes the
+configuration. ``/readyz`` reports both as not ready.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +19,7 @@ from http import HTTPStatus
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from backends import StorageUnavailable
+from backends import ObjectNotFound, StorageError, StorageUnavailable
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -74,6 +83,14 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             request.app[METRICS].storage_errors.inc()
         return problem_response(503, "Storage is temporarily unavailable; retry shortly.",
                                 headers={"Retry-After": "5"})
+    except StorageError as exc:
+        if isinstance(exc, ObjectNotFound):  # handlers turn absence into 404/410; one that escapes is a bug
+            log.exception("unhandled error on %s %s", request.method, request.path)
+        else:
+            log.error("storage refused %s %s: %s (not retryable: check the storage configuration, "
+                      "permissions and credentials)", request.method, request.path, exc)
+        return problem_response(500, "The server's storage refused the request; retrying will not help "
+                                     "until its configuration is fixed.")
     except (ConnectionResetError, web.HTTPClientError):  # pragma: no cover - client went away
         raise
     except Exception:

@@ -1,16 +1,14 @@
 """Fixtures for the storage backends: every backend, behind one ``backend`` fixture.
 
-The S3 backend runs against a real HTTP endpoint (moto's standalone server):
-``FILTERS_TEST_S3_ENDPOINT`` names one (``make test`` starts it once per run);
-otherwise one is started here for the session. If neither works the S3 tests
-fail loudly; they are never skipped.
+The S3 backend runs against a real HTTP endpoint (moto's standalone server),
+from the shared ``s3_endpoint`` fixture of :mod:`tests.s3_fixtures`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -19,39 +17,9 @@ from backends import Storage
 from backends.local import LocalStorage
 from backends.memory import MemoryStorage
 from tests.backends.s3_helpers import make_s3_storage
-from tests.s3_endpoint import ENV_VAR, MotoServer, wait_until_answers
+from tests.s3_fixtures import aws_test_env, s3_endpoint  # noqa: F401 - fixtures used by name
 
 BACKENDS = ["memory", "local", "s3"]
-
-
-@pytest.fixture(scope="session")
-def aws_test_env() -> Iterator[None]:
-    """Dummy credentials, isolated from the developer's own AWS setup."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
-        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        mp.setenv("AWS_CONFIG_FILE", os.devnull)
-        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-        mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
-            mp.delenv(name, raising=False)
-        yield
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint(aws_test_env: None) -> Iterator[str]:
-    """URL of a live S3 endpoint for the whole session."""
-    url = os.environ.get(ENV_VAR, "").rstrip("/")
-    if url:
-        wait_until_answers(url, timeout=10)
-        yield url
-        return
-    server = MotoServer.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 @dataclasses.dataclass
