@@ -18,6 +18,7 @@ from . import __version__, filters, images, keys, modality_resources
 from .auth import Credential, UsersAuth, parse_users, public, read_users_file
 from .background import BackgroundTasks
 from .config import Settings
+from .decoded import DecodedImages
 from .index import Clock, ResourceIndex, Sweeper
 from .metrics import METRICS, Metrics, metrics_handler, metrics_middleware
 from .modality import ModalityClient
@@ -54,6 +55,8 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
         settings.storage, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
         create_bucket=settings.s3_create_bucket)
     app[keys.INDEX] = ResourceIndex(app[keys.STORAGE], app[keys.CLOCK])
+    app[keys.DECODED] = DecodedImages(settings.decoded_cache_bytes)
+    app[keys.RESULTS_BEING_STORED] = {}
     app.cleanup_ctx.append(_storage_lifetime)
     app.cleanup_ctx.append(_sweeper_lifetime)
     app.cleanup_ctx.append(_workers_lifetime)

@@ -73,6 +73,7 @@ class Settings:
     max_json_bytes: int = 1024 * 1024
     public_url: str | None = None
     workers: int = 0  # 0: one per CPU
+    decoded_cache_bytes: int = 256 * 1024 * 1024
     queue_depth: int = 4
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
@@ -132,6 +133,7 @@ _OPTIONS: dict[str, tuple[Any, str]] = {
     "max_json_bytes": (_positive_int, "largest accepted JSON document (imageInfo part, filter body)"),
     "public_url": (str, "external origin for resource URLs, e.g. https://filters.example.com"),
     "workers": (_non_negative_int, "threads for pixel work (0: one per CPU)"),
+    "decoded_cache_bytes": (_non_negative_int, "memory for decoded source images reused by filters (0: none)"),
     "queue_depth": (_non_negative_int, "pixel jobs allowed to wait for a worker before 503"),
     "s3_endpoint_url": (str, "S3 endpoint (MinIO, moto, ...); default: AWS"),
     "s3_region": (str, "S3 region"),

@@ -129,6 +129,10 @@ async def apply_filter(request: web.Request) -> web.StreamResponse:
     headers = {"Vary": "Accept"}
 
     metrics = request.app[METRICS]
+    writing = request.app[keys.RESULTS_BEING_STORED].get(key)
+    if writing is not None:  # a repeat that came before our own cache write finished
+        metrics.cache.labels("hit").inc()
+        return _answer(request, writing, media_type, etag, headers | {"X-Cache": "hit"})
     try:
         info = await storage.stat(key)
     except ObjectNotFound:
@@ -142,30 +146,60 @@ async def apply_filter(request: web.Request) -> web.StreamResponse:
         except ObjectNotFound:  # deleted between stat and read
             raise Problem(404, "No image resource with this id exists (it was deleted meanwhile).") from None
 
-    if any(tag.strip() in (f'"{etag}"', "*") for tag in request.headers.get("If-None-Match", "").split(",")):
-        # Results are deterministic: the client already holds exactly these bytes.
+    if _client_has(request, etag):  # deterministic results: no need to compute what it holds
         return web.Response(status=304, headers=headers | {"ETag": f'"{etag}"'})
     metrics.cache.labels("miss").inc()
+    decoded = request.app[keys.DECODED]
+    image = decoded.get(resource.id, resource.media_etag)
+    source = None
+    if image is None:
+        try:
+            source = await storage.get_bytes(media_key(resource.id))
+        except ObjectNotFound:
+            raise Problem(410, "The media of this image resource can no longer be read from storage.") from None
     try:
-        source = await storage.get_bytes(media_key(resource.id))
-    except ObjectNotFound:
-        raise Problem(410, "The media of this image resource can no longer be read from storage.") from None
-    try:
-        output = await request.app[keys.WORKERS].run(
-            imaging.run_filter, name, source, lut, binned=resource.binned, params=params, media_type=media_type)
+        image, output = await request.app[keys.WORKERS].run(
+            _filter_job, name, source, image, lut, binned=resource.binned, params=params, media_type=media_type)
     except PoolSaturated:
         raise Problem(503, "All filter workers are busy; retry shortly.", headers={"Retry-After": "1"}) from None
     except ValueError as exc:  # undecodable stored media: the resource is unusable
         raise Problem(410, f"The media of this image resource cannot be decoded: {exc}.") from None
-    # The client gets its bytes now; the cache write (an fsync on local disk) finishes behind it.
+    decoded.put(resource.id, resource.media_etag, image)
+    # The client gets its bytes now; the cache write (an fsync on local disk) finishes behind it,
+    # and repeats meanwhile are answered from memory.
+    request.app[keys.RESULTS_BEING_STORED][key] = output
     request.app[keys.BACKGROUND].spawn(_store_result(request.app, resource, key, output))
+    return _answer(request, output, media_type, etag, headers | {"X-Cache": "miss"})
+
+
+def _client_has(request: web.Request, etag: str) -> bool:
+    """``If-None-Match`` names this result (or ``*``)."""
+    return any(tag.strip().removeprefix("W/") in (f'"{etag}"', "*")
+               for tag in request.headers.get("If-None-Match", "").split(","))
+
+
+def _answer(request: web.Request, output: bytes, media_type: str, etag: str,
+            headers: dict[str, str]) -> web.Response:
+    if _client_has(request, etag):
+        return web.Response(status=304, headers=headers | {"ETag": f'"{etag}"'})
     return web.Response(body=output, content_type=media_type,
-                        headers=headers | {"ETag": f'"{etag}"', "X-Cache": "miss", "Cache-Control": "private, no-cache"})
+                        headers=headers | {"ETag": f'"{etag}"', "Cache-Control": "private, no-cache"})
+
+
+def _filter_job(name: str, source: bytes | None, image: Any, lut: imaging.Lut, **kwargs: Any) -> tuple[Any, bytes]:
+    """One worker call: decode unless already decoded, then filter and encode."""
+    if image is None:
+        assert source is not None
+        image = imaging.decode_png16(source)
+    return image, imaging.filter_image(name, image, lut, **kwargs)
 
 
 async def _store_result(app: web.Application, resource: Resource, key: str, output: bytes) -> None:
     index = app[keys.INDEX]
-    await index.storage.put_bytes(key, output)
+    try:
+        await index.storage.put_bytes(key, output)
+    finally:
+        app[keys.RESULTS_BEING_STORED].pop(key, None)
     app[METRICS].bytes_stored.labels("result").inc(len(output))
     # A delete that ran meanwhile must not leave this result behind (invariant 2).
     try:

@@ -8,6 +8,7 @@ from backends import Storage
 
 from .background import BackgroundTasks
 from .config import Settings
+from .decoded import DecodedImages
 from .index import Clock, ResourceIndex, Sweeper
 from .modality import ModalityClient
 from .sessions import SessionWatch
@@ -22,3 +23,5 @@ WORKERS = web.AppKey("workers", WorkerPool)
 BACKGROUND = web.AppKey("background", BackgroundTasks)
 MODALITY = web.AppKey("modality", ModalityClient)  # only with --modality-url (or injected)
 SESSIONS = web.AppKey("modality_sessions", SessionWatch)
+DECODED = web.AppKey("decoded", DecodedImages)
+RESULTS_BEING_STORED = web.AppKey("results_being_stored", dict[str, bytes])  # key -> bytes

@@ -211,14 +211,14 @@ def blocked_filter(monkeypatch):
     """Make every filter job wait until the test releases it."""
     release = threading.Event()
     started = threading.Event()
-    real = filter_handlers.imaging.run_filter
+    real = filter_handlers.imaging.filter_image
 
     def slow(*args, **kwargs):
         started.set()
         release.wait(10)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(filter_handlers.imaging, "run_filter", slow)
+    monkeypatch.setattr(filter_handlers.imaging, "filter_image", slow)
     yield started, release
     release.set()
 
@@ -250,3 +250,31 @@ async def test_metadata_requests_answer_while_every_worker_is_busy(aiohttp_clien
     assert not running.done()
     release.set()
     assert (await running).status == 200
+
+
+async def test_a_second_filter_on_one_image_reuses_the_decoded_source(client, app, resource, monkeypatch):
+    decodes = []
+    real = filter_handlers.imaging.decode_png16
+    monkeypatch.setattr(filter_handlers.imaging, "decode_png16", lambda data: decodes.append(1) or real(data))
+    first = await client.post(filter_url(resource, "select"))
+    second = await client.post(filter_url(resource, "supreme"))
+    assert (first.status, second.status) == (200, 200)
+    assert len(decodes) == 1
+
+
+async def test_results_from_a_reused_decode_are_identical_to_fresh_ones(aiohttp_client, make_app, storage):
+    warm = await aiohttp_client(make_app(storage), headers=ALICE)
+    created = await create(warm, media=MEDIA)
+    await warm.post(filter_url(created, "unmap"))  # decodes and keeps the source
+    reused = await (await warm.post(filter_url(created, "ae"), json={"sharpness": 55})).read()
+    cold = await aiohttp_client(make_app(storage, decoded_cache_bytes=0), headers=ALICE)
+    fresh = await (await cold.post(filter_url(created, "ae"), json={"sharpness": 55},
+                                   headers={"If-None-Match": "-"})).read()
+    assert reused == fresh
+
+
+async def test_a_repeat_before_the_cache_write_finished_is_still_a_hit(client, resource):
+    first = await client.post(filter_url(resource, "supreme"), json={"sharpness": 10})
+    second = await client.post(filter_url(resource, "supreme"), json={"sharpness": 10})
+    assert second.headers["X-Cache"] == "hit"
+    assert await first.read() == await second.read()

@@ -5,7 +5,7 @@ worker thread. See docs/filters.md for what each filter computes.
 """
 
 from .codecs import OUTPUT_TYPES, decode_png16, encode
-from .filters import FILTER_NAMES, ae, run_filter, select, supreme, unmap
+from .filters import FILTER_NAMES, ae, filter_image, run_filter, select, supreme, unmap
 from .lut import DegenerateLut, Lut, check_lut
 from .params import AE_TASKS, SELECT_MODES, SUPREME_TASKS
 
@@ -21,6 +21,7 @@ __all__ = [
     "check_lut",
     "decode_png16",
     "encode",
+    "filter_image",
     "run_filter",
     "select",
     "supreme",

@@ -109,7 +109,21 @@ def run_filter(
     image data or parameters; both are client errors.
     """
     check_lut(lut)
-    image = decode_png16(png)
+    return filter_image(name, decode_png16(png), lut, binned=binned, params=params, media_type=media_type,
+                        pitch_mm=pitch_mm)
+
+
+def filter_image(
+    name: str,
+    image: np.ndarray,
+    lut: Lut,
+    *,
+    binned: bool,
+    params: Mapping[str, Any],
+    media_type: str,
+    pitch_mm: float | None = None,
+) -> bytes:
+    """filter -> encode of an already decoded image (which is only read, never written)."""
     if name == "unmap":
         if params:
             raise ValueError(f"unmap takes no parameters; got {sorted(params)}")
