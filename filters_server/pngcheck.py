@@ -181,6 +181,9 @@ class PngValidator:
         self._crc = 0
         self._info: PngInfo | None = None
         self._inflater: _IdatInflater | None = None
+        # IDAT payload seen in this feed() but not inflated yet: one inflate call per feed
+        # instead of one per (often 8 KiB) chunk keeps GIL hand-offs few when run in a thread.
+        self._idat_pending: list[memoryview] = []
         self._idat_state = 0  # 0: none yet, 1: in the IDAT run, 2: run ended
         self._error: PngRejected | None = None
         self._finished = False
@@ -227,6 +230,18 @@ class PngValidator:
     # -- state machine ------------------------------------------------------------------------
 
     def _consume(self, view: memoryview) -> None:
+        self._consume_fields(view)
+        self._flush_idat()
+
+    def _flush_idat(self) -> None:
+        if self._idat_pending:
+            assert self._inflater is not None
+            pending = self._idat_pending
+            data = pending[0] if len(pending) == 1 else memoryview(b"".join(pending))
+            pending.clear()
+            self._inflater.feed(data)
+
+    def _consume_fields(self, view: memoryview) -> None:
         pos, end = 0, len(view)
         while pos < end:
             self._steps += 1
@@ -236,7 +251,7 @@ class PngValidator:
                 piece = view[pos : pos + take]
                 self._crc = zlib.crc32(piece, self._crc)
                 if self._inflater is not None and self._chunk_type == b"IDAT":
-                    self._inflater.feed(piece)
+                    self._idat_pending.append(piece)
                 elif self._chunk_type == b"IHDR":
                     self._ihdr_body += piece
                 pos += take
@@ -310,6 +325,7 @@ class PngValidator:
         if self._idat_state == 1:
             self._idat_state = 2
             assert self._inflater is not None
+            self._flush_idat()
             self._inflater.end()  # the zlib stream must be complete at the end of the IDAT run
         if ctype == b"IHDR":
             raise InvalidPng("duplicate IHDR chunk")
