@@ -25,19 +25,17 @@ import asyncio
 import dataclasses
 import os
 import platform
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 
 import aiohttp
 
 try:  # python -m bench.bench_images
-    from .servers import RssWatch, ServerProcess, free_port, rss_mib
+    from .servers import RssWatch, ServerProcess, free_port, rss_mib, run_in_workdir
     from .workloads import MultipartFile, Result, delete_all, gets, side_for, uploads, write_noise_png
 except ImportError:  # python bench/bench_images.py
-    from servers import RssWatch, ServerProcess, free_port, rss_mib  # type: ignore[no-redef]
+    from servers import RssWatch, ServerProcess, free_port, rss_mib, run_in_workdir  # type: ignore[no-redef]
     from workloads import (MultipartFile, Result, delete_all, gets, side_for,  # type: ignore[no-redef]
                            uploads, write_noise_png)
 
@@ -285,19 +283,10 @@ def main(argv: list[str] | None = None) -> int:
           f"Python {platform.python_version()}, aiohttp {aiohttp.__version__}, best of {plan.repeats}; "
           f"project log level {args.project_log_level}; baseline fsync {'off' if args.baseline_no_fsync else 'on'}",
           flush=True)
-    workdir = tempfile.mkdtemp(prefix="filters-bench-")
-    started = time.perf_counter()
-    try:
-        rows = asyncio.run(run(plan, args, workdir))
-    except Exception as exc:  # a failed run must say why and exit non-zero
-        print(f"\nbench_images: FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
-        if args.keep:
-            print(f"logs kept in {workdir}", file=sys.stderr)
+    rows, seconds = run_in_workdir("bench_images", lambda workdir: run(plan, args, workdir), keep=args.keep)
+    if rows is None:
         return 1
-    finally:
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-    print(f"\ntotal {time.perf_counter() - started:.0f} s\n")
+    print(f"\ntotal {seconds:.0f} s\n")
     print_table(rows)
     return 0
 

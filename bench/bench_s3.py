@@ -27,9 +27,7 @@ import asyncio
 import dataclasses
 import os
 import platform
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -43,7 +41,7 @@ import aiohttp  # noqa: E402
 from aiobotocore.config import AioConfig  # noqa: E402
 
 from bench.bench_images import API, IMAGE_INFO, PASSWORD, USER, Row, alternate, speed_row  # noqa: E402
-from bench.servers import ServerProcess, cpu_seconds, free_port  # noqa: E402
+from bench.servers import ServerProcess, cpu_seconds, free_port, run_in_workdir  # noqa: E402
 from bench.workloads import (FILE_CHUNK, MultipartFile, Result, delete_all, gets, side_for,  # noqa: E402
                              uploads, write_noise_png)
 
@@ -325,19 +323,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bench_s3: {'quick' if args.quick else 'full'} mode, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}, best of {plan.repeats}, {plan.concurrency} concurrent clients",
           flush=True)
-    workdir = tempfile.mkdtemp(prefix="filters-bench-s3-")
-    started = time.perf_counter()
-    try:
-        rows = asyncio.run(run(plan, args, workdir))
-    except Exception as exc:  # a failed run must say why and exit non-zero
-        print(f"\nbench_s3: FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
-        if args.keep:
-            print(f"logs kept in {workdir}", file=sys.stderr)
+    rows, seconds = run_in_workdir("bench_s3", lambda workdir: run(plan, args, workdir), keep=args.keep)
+    if rows is None:
         return 1
-    finally:
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-    print(f"\ntotal {time.perf_counter() - started:.0f} s\n")
+    print(f"\ntotal {seconds:.0f} s\n")
     print_table(rows)
     return 0
 

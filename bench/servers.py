@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
-from typing import IO
+from collections.abc import Awaitable, Callable, Sequence
+from typing import IO, TypeVar
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -154,3 +160,23 @@ class RssWatch:
     @property
     def growth_mib(self) -> float:
         return max(0.0, self.peak_mib - self.idle_mib)
+
+
+def run_in_workdir(name: str, run: Callable[[str], Awaitable[T]], *, keep: bool) -> tuple[T | None, float]:
+    """Run ``run(workdir)`` in a fresh temp dir; (result or None on failure, seconds).
+
+    A failed run says why on stderr (and where its logs are, with ``keep``); the temp dir
+    goes away unless ``keep``.
+    """
+    workdir = tempfile.mkdtemp(prefix=f"filters-{name}-")
+    started = time.perf_counter()
+    try:
+        return asyncio.run(run(workdir)), time.perf_counter() - started
+    except Exception as exc:  # a failed run must say why and exit non-zero
+        print(f"\n{name}: FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if keep:
+            print(f"logs kept in {workdir}", file=sys.stderr)
+        return None, time.perf_counter() - started
+    finally:
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)

@@ -117,7 +117,6 @@ def upload_form(media: bytes, image_info: dict[str, Any] | None = None) -> aioht
 
 # --- pytest plugin -----------------------------------------------------------------------------
 try:
-    import pytest
     import pytest_asyncio
 except ImportError:  # pragma: no cover - plugin only exists where pytest does
     pass

@@ -7,7 +7,6 @@ The PNG validator has its own fuzz tests (tests/pngcheck); here the bytes around
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 import requests
