@@ -11,6 +11,7 @@ without metadata) is swept at its expiry like anything else.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import uuid
 from datetime import datetime, timezone
@@ -63,6 +64,7 @@ def parse_id(text: str) -> str | None:
     return canonical if canonical == text.lower() else None
 
 
+@functools.lru_cache(maxsize=8192)  # every GET formats the same two instants again
 def format_timestamp(seconds: float) -> str:
     """ISO 8601 UTC with milliseconds and ``Z``, as the vendor service writes them."""
     moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
