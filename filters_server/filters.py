@@ -9,7 +9,6 @@ costs nothing, and a recomputed result carries the same ETag.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 from collections.abc import Callable
@@ -22,13 +21,13 @@ from backends import ObjectNotFound
 
 from . import imaging, keys
 from .images import lookup
-from .intake import body_timeout_problem
+from .jsonbody import read_json_body
 from .media import Representation, serve
 from .metrics import METRICS
 from .negotiation import negotiate
 from .problems import Problem
 from .resources import Resource, media_key, result_key
-from .schemas import FiniteFloat, LenientEnum, LenientSchema, load_or_raise
+from .schemas import FiniteFloat, LenientEnum, LenientSchema
 from .workers import PoolSaturated
 
 routes = web.RouteTableDef()
@@ -68,27 +67,7 @@ async def read_parameters(request: web.Request, name: str) -> dict[str, Any]:
     schema, to_params = FILTERS[name]
     if name == "unmap":
         return {}
-    timeout = request.app[keys.SETTINGS].body_timeout_seconds
-    try:
-        # One bound for the whole (small) body: a trickle cannot hold the handler.
-        async with asyncio.timeout(timeout):
-            raw = await request.read()
-    except TimeoutError:
-        raise body_timeout_problem(timeout) from None
-    except web.HTTPRequestEntityTooLarge:
-        raise Problem(413, "The filter parameters exceed the JSON size limit.") from None
-    document: Any = {}
-    if raw.strip():
-        try:
-            document = json.loads(raw.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise Problem(400, f"The filter parameters are not valid JSON: {exc}.") from None
-    if document is None:
-        document = {}
-    try:
-        return to_params(load_or_raise(schema, document, f"{name} filter parameters"))
-    except ValueError as exc:
-        raise Problem(400, str(exc) + ".") from None
+    return to_params(await read_json_body(request, schema, f"{name} filter parameters", default={}))
 
 
 def lut_of(resource: Resource) -> imaging.Lut:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,8 +20,9 @@ from aiohttp.http_exceptions import HttpProcessingError
 from backends import ObjectInfo, Storage
 
 from .pngcheck import PngInfo, PngRejected, PngValidator
-from .problems import Problem
-from .schemas import IMAGE_INFO, load_or_raise
+from .jsonbody import parse_json
+from .problems import Problem, body_timeout_problem
+from .schemas import IMAGE_INFO
 
 INFO_PART_NAMES = frozenset({"imageinfo"})
 MEDIA_PART_NAMES = frozenset({"imagemedia", "media"})
@@ -103,18 +103,6 @@ async def counted(chunks: AsyncIterator[bytes], budget: Budget) -> AsyncIterator
         yield chunk
 
 
-def parse_image_info(raw: bytes, charset: str | None = None) -> dict[str, Any]:
-    """Bytes of the ImageInfo part -> canonical ImageInfo, or a 400 Problem naming the fault."""
-    try:
-        document = json.loads(raw.decode(charset or "utf-8-sig"))
-    except (UnicodeDecodeError, LookupError, json.JSONDecodeError) as exc:
-        raise Problem(400, f"The imageInfo part is not valid JSON: {exc}.") from None
-    try:
-        return load_or_raise(IMAGE_INFO, document, "imageInfo")
-    except ValueError as exc:
-        raise Problem(400, str(exc) + ".") from None
-
-
 async def receive_upload(request: web.Request, storage: Storage, key: str, *, max_upload_bytes: int,
                          max_pixels: int, max_json_bytes: int, max_parts: int = MAX_PARTS,
                          body_timeout: float = BODY_TIMEOUT_SECONDS) -> Upload:
@@ -149,7 +137,7 @@ async def receive_upload(request: web.Request, storage: Storage, key: str, *, ma
             if image_info is not None:
                 raise Problem(400, "More than one imageInfo part.")
             raw = await _read_bounded(part, budget, max_json_bytes)
-            image_info = parse_image_info(raw, part.get_charset(None))
+            image_info = parse_json(raw, IMAGE_INFO, "imageInfo", charset=part.get_charset(None))
         elif name in MEDIA_PART_NAMES:
             if stored is not None:
                 raise Problem(400, "More than one imageMedia part.")
@@ -174,11 +162,6 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, HttpProcessingError):
         return exc.message.splitlines()[0] if exc.message else type(exc).__name__
     return str(exc)
-
-
-def body_timeout_problem(seconds: float) -> Problem:
-    return Problem(408, f"No request body bytes arrived for {seconds:g} seconds.",
-                   headers={"Connection": "close"})
 
 
 async def _next_part(reader: MultipartReader, budget: Budget) -> BodyPartReader | None:

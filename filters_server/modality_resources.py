@@ -16,7 +16,6 @@ or sends pixels that do not match ``pixelHash``; 501 without ``--modality-url``.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -28,6 +27,7 @@ from backends import Storage
 from . import imaging, keys
 from .images import NewResource, create_resource
 from .intake import Budget, StoredPng, counted, store_png
+from .jsonbody import read_json_body
 from .modality import ModalityBadId, ModalityClient, ModalityNotFound, ModalityUnavailable, verify_pixel_hash
 from .pngcheck import InvalidPng, PngRejected
 from .problems import Problem
@@ -63,19 +63,8 @@ async def create_modality_image(request: web.Request) -> web.Response:
 
 
 async def read_reference(request: web.Request) -> dict[str, str]:
-    """The body's ``{"sessionId", "imageId"}`` (any key case), or 400/413."""
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise Problem(413, "The request body exceeds the JSON size limit.") from None
-    try:
-        document: Any = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Problem(400, f"The body is not valid JSON: {exc}.") from None
-    try:
-        ref = load_or_raise(MODALITY_SESSION, document, "modality session")
-    except ValueError as exc:
-        raise Problem(400, str(exc) + ".") from None
+    """The body's ``{"sessionId", "imageId"}`` (any key case), or 400/408/413."""
+    ref = await read_json_body(request, MODALITY_SESSION, "modality session")
     return {"sessionId": ref["sessionId"], "imageId": ref["imageId"]}
 
 

@@ -40,6 +40,12 @@ class Problem(Exception):
         self.extra = extra
 
 
+def body_timeout_problem(seconds: float) -> Problem:
+    """A client that stopped sending its body: 408, and the connection is not reused."""
+    return Problem(408, f"No request body bytes arrived for {seconds:g} seconds.",
+                   headers={"Connection": "close"})
+
+
 def problem_response(status: int, detail: str, *, title: str | None = None,
                      headers: Mapping[str, str] | None = None, **extra: object) -> web.Response:
     body = {

@@ -83,6 +83,16 @@ def test_a_filter_body_that_never_completes_gets_408(strict_server):
     assert status_of(head) == 408
 
 
+def test_a_modality_reference_that_never_completes_gets_408(strict_server):
+    before = strict_server.stored_keys()
+    with connect(strict_server) as sock:
+        sock.sendall(request_head(strict_server, "POST", "/images/modality", {
+            "Content-Type": "application/json", "Content-Length": "50"}) + b'{"sessionId":')
+        head = read_head(sock)
+    assert status_of(head) == 408
+    assert strict_server.stored_keys() == before
+
+
 def test_a_client_stuck_in_its_request_headers_is_disconnected(strict_server):
     with connect(strict_server) as sock:
         sock.sendall(f"GET {strict_server.base_path}/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ".encode())
