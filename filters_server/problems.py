@@ -97,7 +97,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
                       "permissions and credentials)", request.method, request.path, exc)
         return problem_response(500, "The server's storage refused the request; retrying will not help "
                                      "until its configuration is fixed.")
-    except (ConnectionResetError, web.HTTPClientError):  # pragma: no cover - client went away
+    except ConnectionResetError:  # pragma: no cover - the client went away: nobody to answer
         raise
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
