@@ -2,28 +2,35 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 43809
 STORAGE ?= file:var/storage
 DEV_USERS := var/dev-users.txt
 PYTEST_ARGS ?=
 
-.PHONY: all install run run-tls test bench bench-quick filter-pictures clean
+.PHONY: all install run run-tls test lint bench bench-quick filter-pictures clean
 
-all: test
+all: lint test
 
-$(STAMP): setup.cfg pyproject.toml
+# What running needs (the server, S3 support, the development certificate of run-tls) ...
+$(RUN_STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[s3,test]'
+	$(BIN)/python -m pip install --quiet -e '.[s3,tls]'
+	touch $(RUN_STAMP)
+
+# ... and what testing and linting need on top.
+$(STAMP): $(RUN_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[s3,test,lint]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
 # Serves on http://$(HOST):$(PORT)/api/dsio/filters/v1 with local-disk storage under ./var/.
 # Without FILTERS_USERS / FILTERS_USERS_FILE a development user is created once and printed.
-run: $(STAMP)
+run: $(RUN_STAMP)
 	@mkdir -p var
 	@if [ -z "$$FILTERS_USERS$$FILTERS_USERS_FILE" ]; then $(BIN)/python scripts/dev_users.py $(DEV_USERS); fi
 	@if [ -z "$$FILTERS_USERS$$FILTERS_USERS_FILE" ]; then export FILTERS_USERS_FILE=$(DEV_USERS); fi; \
@@ -31,13 +38,21 @@ run: $(STAMP)
 
 # Like `run`, over HTTPS with a development certificate for localhost, 127.0.0.1 and ::1 kept in
 # var/tls/ (created once; trust var/tls/ca.pem, see README "HTTPS").
-run-tls: $(STAMP)
+run-tls: $(RUN_STAMP)
 	@mkdir -p var
 	@$(BIN)/python -m filters_server.devcert var/tls
 	@if [ -z "$$FILTERS_USERS$$FILTERS_USERS_FILE" ]; then $(BIN)/python scripts/dev_users.py $(DEV_USERS); fi
 	@if [ -z "$$FILTERS_USERS$$FILTERS_USERS_FILE" ]; then export FILTERS_USERS_FILE=$(DEV_USERS); fi; \
 	  exec $(BIN)/filters-server --host $(HOST) --port $(PORT) --storage $${FILTERS_STORAGE:-$(STORAGE)} \
 	    --tls-cert var/tls/server.pem --tls-key var/tls/server-key.pem
+
+# The architecture's rules (docs/architecture.md), checked: lint, format, types, import contracts.
+LINT_PATHS := filters_server backends tests scripts fuzz
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/mypy filters_server backends
+	$(BIN)/lint-imports
 
 S3_TEST_DIR := var/test-s3
 

@@ -24,10 +24,10 @@ from urllib.parse import urlsplit
 
 __all__ = [
     "ObjectInfo",
+    "ObjectNotFound",
     "Storage",
     "StorageError",
     "StorageUnavailable",
-    "ObjectNotFound",
     "open_storage",
     "validate_key",
 ]
@@ -110,7 +110,7 @@ def validate_key(key: str) -> str:
     """Reject keys that could escape a prefix or a directory.
 
     Keys are built by the server, so a bad one is a programming error; this is
-    the last line of defence for invariant 6 of DESIGN.md.
+    the last line of defence for "keys never from client input" (docs/architecture.md).
     """
     if (
         not key

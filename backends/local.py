@@ -10,6 +10,7 @@ or through aiofiles, never on the event loop.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import os
 import shutil
 import uuid
@@ -128,11 +129,11 @@ class LocalStorage:
         for key in await self._run(self._list_sorted, prefix, start_after):
             yield key
 
-    def _list_sorted(self, prefix: str, start_after: str | None) -> list[str]:
+    def _list_sorted(self, prefix: str, start_after: str | None) -> builtins.list[str]:  # list(): a method here
         # Walk only the deepest directory the prefix names completely.
         head = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
         top = os.path.join(self._objects, *head.split("/")) if head else self._objects
-        keys = []
+        keys: builtins.list[str] = []
         for dirpath, _dirs, files in os.walk(top):
             rel = os.path.relpath(dirpath, self._objects).replace(os.sep, "/")
             base = "" if rel == "." else rel + "/"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import builtins
 import hashlib
 import time
 from collections.abc import AsyncIterator
@@ -92,5 +93,5 @@ class MemoryStorage:
         return None
 
     # Test helpers: what a test asserts "nothing left behind" against.
-    def keys(self) -> list[str]:
+    def keys(self) -> builtins.list[str]:  # the class's own list() shadows the builtin here
         return list(self._sorted)

@@ -44,7 +44,8 @@ from urllib.parse import urlsplit
 
 import aiobotocore.session
 from aiobotocore.config import AioConfig
-from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError, HTTPClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from . import ObjectInfo, ObjectNotFound, StorageError, StorageUnavailable, validate_key
 
@@ -278,9 +279,7 @@ class S3Storage:
             raise
         return ObjectInfo(key, size, _etag(response), _response_time(response))
 
-    async def _upload_part(
-        self, key: str, object_key: str, upload_id: str, number: int, data: bytes
-    ) -> dict[str, Any]:
+    async def _upload_part(self, key: str, object_key: str, upload_id: str, number: int, data: bytes) -> dict[str, Any]:
         with _mapped_errors(key):
             response = await self.client.upload_part(
                 Bucket=self.bucket,
@@ -333,7 +332,8 @@ class S3Storage:
         with _mapped_errors(key):
             response = await self.client.get_object(Bucket=self.bucket, Key=self._object_key(key))
             async with response["Body"] as body:
-                return await body.read()
+                data: bytes = await body.read()
+                return data
 
     async def stat(self, key: str) -> ObjectInfo:
         with _mapped_errors(key):

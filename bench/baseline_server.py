@@ -20,7 +20,7 @@ import uuid
 import aiofiles
 from aiohttp import web
 
-CHUNK_SIZE = 256 * 1024  # the same read size as filters_server.intake
+CHUNK_SIZE = 256 * 1024  # the same read size as filters_server.api.multipart
 
 
 def resource_document(resource_id: str, origin: str) -> dict[str, object]:

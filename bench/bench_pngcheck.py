@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from filters_server.pngcheck import PngValidator
+from filters_server.core.pngcheck import PngValidator
 
 CACHE = Path(".bench")
 

@@ -10,16 +10,20 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from .app import create_app, load_users
-from .auth import hash_password
-from .config import load_settings
-from .tls import server_ssl_context
+from filters_server.app import create_app, load_users
+from filters_server.config import load_settings
+from filters_server.core.users import hash_password
+from filters_server.tls import server_ssl_context
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
-                 "logger": record.name, "message": record.getMessage()}
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)
@@ -27,8 +31,9 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(level: str, fmt: str) -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter() if fmt == "json"
-                         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonFormatter() if fmt == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
 
 
@@ -44,8 +49,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"filters-server: cannot read users: {exc}", file=sys.stderr)
         return 2
     if not users:
-        print("filters-server: no users configured; set --users name:password or --users-file FILE "
-              "(the API is never served without authentication)", file=sys.stderr)
+        print(
+            "filters-server: no users configured; set --users name:password or --users-file FILE "
+            "(the API is never served without authentication)",
+            file=sys.stderr,
+        )
         return 2
     ssl_context = None
     if settings.tls_cert and settings.tls_key:
@@ -56,10 +64,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     app = create_app(settings, users=users)
     log = logging.getLogger("filters_server")
-    log.info("serving %s://%s:%d%s/ for users %s with storage %s", "https" if ssl_context else "http",
-             settings.host, settings.port, settings.base_path, ", ".join(sorted(users)), settings.storage)
-    web.run_app(app, host=settings.host, port=settings.port, ssl_context=ssl_context, print=None,
-                access_log=logging.getLogger("aiohttp.access"))
+    log.info(
+        "serving %s://%s:%d%s/ for users %s with storage %s",
+        "https" if ssl_context else "http",
+        settings.host,
+        settings.port,
+        settings.base_path,
+        ", ".join(sorted(users)),
+        settings.storage,
+    )
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ssl_context=ssl_context,
+        print=None,
+        access_log=logging.getLogger("aiohttp.access"),
+    )
     return 0
 
 

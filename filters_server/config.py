@@ -99,7 +99,7 @@ class Settings:
     max_ranges: int = 16
 
     def __post_init__(self) -> None:
-        if not self.base_path.startswith("/") or self.base_path.endswith("/") and self.base_path != "/":
+        if not self.base_path.startswith("/") or (self.base_path.endswith("/") and self.base_path != "/"):
             raise ValueError(f"base path must start and not end with '/': {self.base_path!r}")
         if self.log_format not in ("text", "json"):
             raise ValueError(f"log format must be 'text' or 'json', not {self.log_format!r}")
@@ -138,8 +138,11 @@ _OPTIONS: dict[str, tuple[Any, str]] = {
     "s3_endpoint_url": (str, "S3 endpoint (MinIO, moto, ...); default: AWS"),
     "s3_region": (str, "S3 region"),
     "s3_create_bucket": (_bool, "create the S3 bucket on start if missing (development)"),
-    "modality_url": (str, "DSIO Modality API base URL, e.g. https://localhost:43810/api/dsio/modality/v1; "
-                          "without it POST /images/modality answers 501"),
+    "modality_url": (
+        str,
+        "DSIO Modality API base URL, e.g. https://localhost:43810/api/dsio/modality/v1; "
+        "without it POST /images/modality answers 501",
+    ),
     "modality_user": (str, "user for the Modality API's Basic auth"),
     "modality_password": (str, "password for the Modality API's Basic auth (prefer the environment variable)"),
     "modality_ca_file": (str, "PEM file of CAs to trust for the Modality API's TLS certificate"),
@@ -174,15 +177,18 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (kind, help_text) in _OPTIONS.items():
         flag = "--" + name.replace("_", "-")
         default = getattr(defaults, name)
-        parser.add_argument(flag, dest=name, type=kind, default=None,
-                            help=f"{help_text} [env {env_name(name)}; default {default!r}]")
-    parser.add_argument("--hash-password", metavar="PASSWORD", default=None,
-                        help="print a users-file hash of PASSWORD and exit")
+        parser.add_argument(
+            flag, dest=name, type=kind, default=None, help=f"{help_text} [env {env_name(name)}; default {default!r}]"
+        )
+    parser.add_argument(
+        "--hash-password", metavar="PASSWORD", default=None, help="print a users-file hash of PASSWORD and exit"
+    )
     return parser
 
 
-def load_settings(argv: Sequence[str] | None = None,
-                  environ: Mapping[str, str] | None = None) -> tuple[Settings, argparse.Namespace]:
+def load_settings(
+    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+) -> tuple[Settings, argparse.Namespace]:
     """Settings from flags over environment over defaults; also the parsed namespace."""
     environ = os.environ if environ is None else environ
     parser = build_parser()

@@ -39,8 +39,9 @@ def paths(directory: str | os.PathLike[str]) -> DevCert:
     return DevCert(base / CA_FILE, base / CERT_FILE, base / KEY_FILE)
 
 
-def ensure_devcert(directory: str | os.PathLike[str], *, hosts: Sequence[str] = HOSTS,
-                   force: bool = False) -> tuple[DevCert, bool]:
+def ensure_devcert(
+    directory: str | os.PathLike[str], *, hosts: Sequence[str] = HOSTS, force: bool = False
+) -> tuple[DevCert, bool]:
     """The development certificate files in ``directory``, created if missing or expiring; (files, created)."""
     files = paths(directory)
     if not force and _usable(files):
@@ -62,7 +63,7 @@ def _usable(files: DevCert) -> bool:
 
 
 def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
+    return datetime.datetime.now(datetime.UTC)
 
 
 def write_devcert(directory: str | os.PathLike[str], *, hosts: Sequence[str] = HOSTS) -> DevCert:
@@ -76,19 +77,36 @@ def write_devcert(directory: str | os.PathLike[str], *, hosts: Sequence[str] = H
     files.ca.parent.mkdir(parents=True, exist_ok=True)
     now = _now() - datetime.timedelta(minutes=5)  # tolerate clocks slightly behind
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "dsio-filters-server development"),
-                         x509.NameAttribute(NameOID.COMMON_NAME, f"dsio-filters-server dev CA {now:%Y-%m-%d %H:%M}")])
+    ca_name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "dsio-filters-server development"),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"dsio-filters-server dev CA {now:%Y-%m-%d %H:%M}"),
+        ]
+    )
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
     ca_cert = (
         x509.CertificateBuilder()
-        .subject_name(ca_name).issuer_name(ca_name)
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=SERVER_DAYS + 1))
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=SERVER_DAYS + 1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                     crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(ca_ski, critical=False)
         .sign(ca_key, hashes.SHA256())
     )
@@ -106,12 +124,24 @@ def write_devcert(directory: str | os.PathLike[str], *, hosts: Sequence[str] = H
         .issuer_name(ca_name)
         .public_key(server_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=SERVER_DAYS))
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=SERVER_DAYS))
         .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(server_key.public_key()), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
@@ -138,8 +168,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportError:
         print("devcert needs the cryptography package: pip install 'dsio-filters-server[tls]'", file=sys.stderr)
         return 2
-    print(f"{'created' if created else 'reusing'} development certificate for {', '.join(HOSTS)}:\n"
-          f"  --tls-cert {files.cert} --tls-key {files.key}\n  trust: {files.ca}")
+    print(
+        f"{'created' if created else 'reusing'} development certificate for {', '.join(HOSTS)}:\n"
+        f"  --tls-cert {files.cert} --tls-key {files.key}\n  trust: {files.ca}"
+    )
     return 0
 
 

@@ -28,11 +28,10 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from backends.memory import MemoryStorage
-
-from .app import create_app
-from .auth import parse_users
-from .config import Settings
-from .index import Clock
+from filters_server.app import create_app
+from filters_server.config import Settings
+from filters_server.core.index import Clock
+from filters_server.core.users import parse_users
 
 TEST_USER = "test"
 TEST_PASSWORD = "test-password"
@@ -41,9 +40,15 @@ TEST_PASSWORD = "test-password"
 class FiltersTestServer:
     """A real server on a loopback port, backed by memory storage (or what you pass)."""
 
-    def __init__(self, settings: Settings | None = None, *, users: dict[str, str] | None = None,
-                 storage: Any = None, clock: Clock | None = None,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        users: dict[str, str] | None = None,
+        storage: Any = None,
+        clock: Clock | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.users = users or {TEST_USER: TEST_PASSWORD}
         self.settings = settings or Settings(storage="memory://")
         self.storage = storage or (MemoryStorage() if self.settings.storage == "memory://" else None)
@@ -103,8 +108,14 @@ def sample_image_info(binning: str = "Unbinned") -> dict[str, Any]:
     """An ImageInfo as the DSIO Modality API reports it (the spec's example LUT)."""
     return {
         "acquisitionInfo": {"binning": binning},
-        "lutInfo": {"gamma": 2.3, "slope": 65535.0, "offset": 0.0, "totalGrays": 4096,
-                    "minimumGray": 3612, "maximumGray": 418},
+        "lutInfo": {
+            "gamma": 2.3,
+            "slope": 65535.0,
+            "offset": 0.0,
+            "totalGrays": 4096,
+            "minimumGray": 3612,
+            "maximumGray": 418,
+        },
     }
 
 
@@ -131,6 +142,7 @@ else:
     @pytest_asyncio.fixture
     async def filters_client(filters_server: FiltersTestServer) -> AsyncIterator[aiohttp.ClientSession]:
         """An authenticated client session whose relative URLs start at the API base."""
-        async with aiohttp.ClientSession(base_url=filters_server.base_url.rstrip("/") + "/",
-                                         headers=filters_server.headers) as session:
+        async with aiohttp.ClientSession(
+            base_url=filters_server.base_url.rstrip("/") + "/", headers=filters_server.headers
+        ) as session:
             yield session

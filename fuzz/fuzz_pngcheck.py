@@ -18,7 +18,7 @@ import atheris
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 with atheris.instrument_imports():
-    from filters_server.pngcheck import PngRejected, PngValidator
+    from filters_server.core.pngcheck import PngRejected, PngValidator
 
 WORK_PER_BYTE = 8  # generous bound on parser steps + zlib calls per input byte
 

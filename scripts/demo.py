@@ -43,8 +43,9 @@ def basic(user: str, password: str) -> dict[str, str]:
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     handle = log.open("wb")
-    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env={**os.environ, **env},
-                            stdout=handle, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, *args], cwd=ROOT, env={**os.environ, **env}, stdout=handle, stderr=subprocess.STDOUT
+    )
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -57,8 +58,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-async def wait_until_up(http: aiohttp.ClientSession, url: str, process: subprocess.Popen[bytes],
-                        timeout: float = 30.0) -> None:
+async def wait_until_up(
+    http: aiohttp.ClientSession, url: str, process: subprocess.Popen[bytes], timeout: float = 30.0
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -79,8 +81,14 @@ async def expect(response: aiohttp.ClientResponse, status: int) -> aiohttp.Clien
     return response
 
 
-async def run(sim_url: str, filters_url: str, sim_auth: dict[str, str], filters_auth: dict[str, str],
-              sim: subprocess.Popen[bytes], server: subprocess.Popen[bytes]) -> None:
+async def run(
+    sim_url: str,
+    filters_url: str,
+    sim_auth: dict[str, str],
+    filters_auth: dict[str, str],
+    sim: subprocess.Popen[bytes],
+    server: subprocess.Popen[bytes],
+) -> None:
     async with aiohttp.ClientSession() as http:
         await wait_until_up(http, sim_url + "/", sim)
         await wait_until_up(http, filters_url + "/", server)
@@ -88,20 +96,41 @@ async def run(sim_url: str, filters_url: str, sim_auth: dict[str, str], filters_
         # The imaging software's side: a session on a sensor, enable, expose (simulator button).
         devices = await (await expect(await http.get(f"{sim_url}/devices", headers=sim_auth), 200)).json()
         device = next(d for d in devices if d["status"] == "Available")
-        session = await (await expect(await http.post(
-            f"{sim_url}/acquisition", json={"deviceId": device["deviceId"], "clientName": "make demo"},
-            headers=sim_auth), 201)).json()
+        session = await (
+            await expect(
+                await http.post(
+                    f"{sim_url}/acquisition",
+                    json={"deviceId": device["deviceId"], "clientName": "make demo"},
+                    headers=sim_auth,
+                ),
+                201,
+            )
+        ).json()
         session_id = session["sessionId"]
-        await expect(await http.put(f"{sim_url}/acquisition/{session_id}/info",
-                                    json={"enable": True, "binning": "Unbinned"}, headers=sim_auth), 200)
-        image = await (await expect(await http.post(f"{sim_url}/acquisition/{session_id}/expose",
-                                                    headers=sim_auth), 201)).json()
+        await expect(
+            await http.put(
+                f"{sim_url}/acquisition/{session_id}/info",
+                json={"enable": True, "binning": "Unbinned"},
+                headers=sim_auth,
+            ),
+            200,
+        )
+        image = await (
+            await expect(await http.post(f"{sim_url}/acquisition/{session_id}/expose", headers=sim_auth), 201)
+        ).json()
         print(f"acquired {image['width']}x{image['height']} image {image['id']} on {device['name']}")
 
         # The filters server fetches it from the Modality API by reference.
-        resource = await (await expect(await http.post(
-            f"{filters_url}/images/modality", json={"sessionId": session_id, "imageId": image["id"]},
-            headers=filters_auth), 201)).json()
+        resource = await (
+            await expect(
+                await http.post(
+                    f"{filters_url}/images/modality",
+                    json={"sessionId": session_id, "imageId": image["id"]},
+                    headers=filters_auth,
+                ),
+                201,
+            )
+        ).json()
         (OUT / "resource.json").write_text(json.dumps(resource, indent=2) + "\n")
         original = await (await expect(await http.get(resource["url"], headers=filters_auth), 200)).read()
         (OUT / "original.png").write_bytes(original)
@@ -109,8 +138,12 @@ async def run(sim_url: str, filters_url: str, sim_auth: dict[str, str], filters_
 
         for name, params in FILTER_CALLS:
             started = time.perf_counter()
-            response = await expect(await http.post(f"{filters_url}/images/{resource['id']}/filters/{name}",
-                                                    json=params, headers=filters_auth), 200)
+            response = await expect(
+                await http.post(
+                    f"{filters_url}/images/{resource['id']}/filters/{name}", json=params, headers=filters_auth
+                ),
+                200,
+            )
             label = name + "".join(f"-{v}" for k, v in (params or {}).items() if k != "sharpness")
             (OUT / f"{label}.png").write_bytes(await response.read())
             print(f"  {label:<16} {time.perf_counter() - started:6.2f} s -> demo-output/{label}.png")
@@ -128,17 +161,36 @@ def main() -> int:
     sim_password, filters_password = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
     sim_url = f"http://127.0.0.1:{sim_port}{SIM_BASE}"
     filters_url = f"http://127.0.0.1:{filters_port}{FILTERS_BASE}"
-    sim = start(["-m", "filters_server.simulator", "--host", "127.0.0.1", "--port", str(sim_port)],
-                {"FILTERS_SIM_USERS": f"demo-sim:{sim_password}"}, OUT / "simulator.log")
+    sim = start(
+        ["-m", "filters_server.simulator", "--host", "127.0.0.1", "--port", str(sim_port)],
+        {"FILTERS_SIM_USERS": f"demo-sim:{sim_password}"},
+        OUT / "simulator.log",
+    )
     server = None
     try:
-        server = start(["-m", "filters_server", "--host", "127.0.0.1", "--port", str(filters_port),
-                        "--storage", "memory://", "--modality-url", sim_url, "--modality-user", "demo-sim",
-                        "--modality-session-check-seconds", "0"],
-                       {"FILTERS_USERS": f"demo:{filters_password}", "FILTERS_MODALITY_PASSWORD": sim_password},
-                       OUT / "filters-server.log")
-        asyncio.run(run(sim_url, filters_url, basic("demo-sim", sim_password), basic("demo", filters_password),
-                        sim, server))
+        server = start(
+            [
+                "-m",
+                "filters_server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(filters_port),
+                "--storage",
+                "memory://",
+                "--modality-url",
+                sim_url,
+                "--modality-user",
+                "demo-sim",
+                "--modality-session-check-seconds",
+                "0",
+            ],
+            {"FILTERS_USERS": f"demo:{filters_password}", "FILTERS_MODALITY_PASSWORD": sim_password},
+            OUT / "filters-server.log",
+        )
+        asyncio.run(
+            run(sim_url, filters_url, basic("demo-sim", sim_password), basic("demo", filters_password), sim, server)
+        )
     except RuntimeError as exc:
         print(f"demo failed: {exc} (logs in {OUT})", file=sys.stderr)
         return 1

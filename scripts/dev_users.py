@@ -16,7 +16,7 @@ def main(path: str) -> None:
     with open(path) as handle:
         name, _, password = handle.readline().strip().partition(":")
     print(f"Development credentials (from {path}): user {name!r}, password {password!r}")
-    print("Try: curl -u {}:{} http://127.0.0.1:43809/api/dsio/filters/v1/openapi.yaml".format(name, password))
+    print(f"Try: curl -u {name}:{password} http://127.0.0.1:43809/api/dsio/filters/v1/openapi.yaml")
 
 
 if __name__ == "__main__":

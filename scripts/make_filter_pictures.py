@@ -18,8 +18,13 @@ sys.path.insert(0, str(ROOT))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from filters_server.imaging import ae, select, supreme, unmap  # noqa: E402
-from filters_server.imaging import phantoms  # noqa: E402
+from filters_server.imaging import (  # noqa: E402
+    ae,
+    phantoms,
+    select,
+    supreme,
+    unmap,
+)
 from filters_server.imaging.codecs import to_8bit  # noqa: E402
 
 OUT = ROOT / "docs" / "img"
@@ -50,8 +55,9 @@ def main() -> None:
     cv2.imwrite(str(OUT / "unmap.png"), to_8bit(sensor, white=lut.total_grays - 1), [cv2.IMWRITE_PNG_COMPRESSION, 9])
     restoration = np.s_[40:200, 540:780]  # third tooth: metal restoration, halo control
     for name in ("original", "supreme-general-70", "supreme-restorative-70"):
-        cv2.imwrite(str(OUT / f"restoration-{name}.png"), to_8bit(results[name][restoration]),
-                    [cv2.IMWRITE_PNG_COMPRESSION, 9])
+        cv2.imwrite(
+            str(OUT / f"restoration-{name}.png"), to_8bit(results[name][restoration]), [cv2.IMWRITE_PNG_COMPRESSION, 9]
+        )
     print(f"wrote {len(results) + 4} pictures to {OUT.relative_to(ROOT)}")
 
 

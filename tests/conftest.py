@@ -12,9 +12,12 @@ import pytest
 from backends.local import LocalStorage
 from backends.memory import MemoryStorage
 from filters_server.app import create_app
-from filters_server.auth import parse_users
 from filters_server.config import Settings
+from filters_server.core.users import parse_users
 from filters_server.testing import png16, sample_image_info
+
+# Live-S3 fixtures (aws_test_env, s3_endpoint) for every folder that needs them; started only when asked for.
+pytest_plugins = ["tests.s3_fixtures"]
 
 USERS = {"alice": "alice-secret", "bob": "bob-secret"}
 ALICE = {"Authorization": aiohttp.encode_basic_auth("alice", USERS["alice"])}
@@ -55,8 +58,8 @@ def settings() -> Settings:
 def make_app(settings: Settings, clock: FakeClock):
     def factory(storage: Any = None, **changes: Any):
         users = parse_users(",".join(f"{u}:{p}" for u, p in USERS.items()))
-        return create_app(settings.replace(**changes), storage=storage or MemoryStorage(), clock=clock,
-                          users=users)
+        return create_app(settings.replace(**changes), storage=storage or MemoryStorage(), clock=clock, users=users)
+
     return factory
 
 
@@ -86,7 +89,7 @@ async def anonymous(client):
 
 async def settle(app) -> None:
     """Wait for work the server finishes after answering (result cache writes)."""
-    from filters_server import keys
+    from filters_server.api import appkeys as keys
 
     await app[keys.BACKGROUND].drain()
 
@@ -98,9 +101,16 @@ def stored_keys(storage) -> list[str]:
     return storage._list_sorted("", None)
 
 
-def form(media: bytes | None = None, info: Any = None, *, media_first: bool = False,
-         info_name: str = "imageInfo", info_type: str | None = "application/json",
-         media_type: str | None = "image/png", media_name: str = "imageMedia") -> aiohttp.FormData:
+def form(
+    media: bytes | None = None,
+    info: Any = None,
+    *,
+    media_first: bool = False,
+    info_name: str = "imageInfo",
+    info_type: str | None = "application/json",
+    media_type: str | None = "image/png",
+    media_name: str = "imageMedia",
+) -> aiohttp.FormData:
     """A POST /images body in any of the shapes real clients send."""
     data = aiohttp.FormData()
     fields: list[Callable[[], None]] = []
@@ -111,7 +121,7 @@ def form(media: bytes | None = None, info: Any = None, *, media_first: bool = Fa
     if media is not None:
         kwargs = {"content_type": media_type} if media_type else {}
         fields.append(lambda: data.add_field(media_name, media, filename="image.png", **kwargs))
-    for add in (reversed(fields) if media_first else fields):
+    for add in reversed(fields) if media_first else fields:
         add()
     return data
 

@@ -1,9 +1,9 @@
 """S3 test fixtures shared by every test folder that needs a live endpoint.
 
-A conftest imports them by name (``from tests.s3_fixtures import aws_test_env,
-s3_endpoint``). ``FILTERS_TEST_S3_ENDPOINT`` names an endpoint (``make test``
-starts one for the run); otherwise one moto server is started for the test
-process, however many conftests ask for it, and stopped after the last of them.
+The root conftest registers them as a plugin (``pytest_plugins``).
+``FILTERS_TEST_S3_ENDPOINT`` names an endpoint (``make test`` starts one for the run);
+otherwise one moto server is started for the test process, however many tests ask for it,
+and stopped after the last of them.
 If neither works the S3 tests fail loudly; they are never skipped.
 """
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from filters_server.auth import Credential, hash_password, parse_users, read_users_file
 from filters_server.config import Settings, load_settings
+from filters_server.core.users import Credential, hash_password, parse_users, read_users_file
 
 from .conftest import BASE
 
@@ -17,8 +17,9 @@ def test_defaults_match_the_vendor_service():
 
 
 def test_environment_variables_set_options():
-    settings, _ = load_settings([], {"FILTERS_PORT": "9000", "FILTERS_STORAGE": "memory://",
-                                     "FILTERS_S3_CREATE_BUCKET": "1"})
+    settings, _ = load_settings(
+        [], {"FILTERS_PORT": "9000", "FILTERS_STORAGE": "memory://", "FILTERS_S3_CREATE_BUCKET": "1"}
+    )
     assert (settings.port, settings.storage, settings.s3_create_bucket) == (9000, "memory://", True)
 
 
@@ -58,8 +59,8 @@ def test_a_malformed_users_entry_is_refused():
 async def test_a_user_from_a_hashed_users_file_can_call_the_api(aiohttp_client, make_app, tmp_path):
     import aiohttp
 
-    from filters_server.app import create_app
     from backends.memory import MemoryStorage
+    from filters_server.app import create_app
 
     path = tmp_path / "users.txt"
     path.write_text(f"carol:{hash_password('pw', iterations=1000)}\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from filters_server.decoded import DecodedImages
+from filters_server.core.decoded import DecodedImages
 
 
 def image(value: int) -> np.ndarray:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
-from filters_server import filters as filter_handlers
+from backends.memory import MemoryStorage
+from filters_server.core import results as result_cache
 from filters_server.testing import png16, sample_image_info
 
 from .conftest import ALICE, BASE, create, settle, stored_keys
@@ -41,10 +44,16 @@ async def test_each_filter_returns_a_16_bit_png_of_the_same_size(client, resourc
     assert response.headers["Vary"] == "Accept"
 
 
-@pytest.mark.parametrize("name, body", [
-    ("select", {"EnhancementMode": 3}), ("select", {"enhancementMode": "EDGEPRO"}),
-    ("supreme", {"Task": 0, "Sharpness": 70.0}), ("ae", {"Task": 0, "Sharpness": 70.0}),
-    ("supreme", {"task": "general", "sharpness": "70"})])
+@pytest.mark.parametrize(
+    "name, body",
+    [
+        ("select", {"EnhancementMode": 3}),
+        ("select", {"enhancementMode": "EDGEPRO"}),
+        ("supreme", {"Task": 0, "Sharpness": 70.0}),
+        ("ae", {"Task": 0, "Sharpness": 70.0}),
+        ("supreme", {"task": "general", "sharpness": "70"}),
+    ],
+)
 async def test_vendor_sdk_bodies_give_the_same_result_as_the_defaults(client, resource, name, body):
     explicit = await client.post(filter_url(resource, name), json=body)
     default = await client.post(filter_url(resource, name))
@@ -58,20 +67,24 @@ async def test_unmap_accepts_an_empty_body_with_content_length_zero(client, reso
 
 
 async def test_a_json_null_body_takes_the_defaults(client, resource):
-    response = await client.post(filter_url(resource, "select"), data=b"null",
-                                 headers={"Content-Type": "application/json"})
+    response = await client.post(
+        filter_url(resource, "select"), data=b"null", headers={"Content-Type": "application/json"}
+    )
     assert response.status == 200
 
 
-@pytest.mark.parametrize("name, body, field", [
-    ("select", {"enhancementMode": "sharpest"}, "enhancementMode"),
-    ("select", {"enhancementMode": 4}, "enhancementMode"),
-    ("supreme", {"sharpness": 101}, "sharpness"),
-    ("supreme", {"sharpness": -0.5}, "sharpness"),
-    ("ae", {"sharpness": "high"}, "sharpness"),
-    ("ae", {"task": "hygiene"}, "task"),
-    ("supreme", {"task": True}, "task"),
-])
+@pytest.mark.parametrize(
+    "name, body, field",
+    [
+        ("select", {"enhancementMode": "sharpest"}, "enhancementMode"),
+        ("select", {"enhancementMode": 4}, "enhancementMode"),
+        ("supreme", {"sharpness": 101}, "sharpness"),
+        ("supreme", {"sharpness": -0.5}, "sharpness"),
+        ("ae", {"sharpness": "high"}, "sharpness"),
+        ("ae", {"task": "hygiene"}, "task"),
+        ("supreme", {"task": True}, "task"),
+    ],
+)
 async def test_bad_parameters_are_400_naming_the_field(client, resource, name, body, field):
     response = await client.post(filter_url(resource, name), json=body)
     assert response.status == 400
@@ -80,8 +93,9 @@ async def test_bad_parameters_are_400_naming_the_field(client, resource, name, b
 
 
 async def test_unparseable_json_is_400(client, resource):
-    response = await client.post(filter_url(resource, "supreme"), data=b"{task:",
-                                 headers={"Content-Type": "application/json"})
+    response = await client.post(
+        filter_url(resource, "supreme"), data=b"{task:", headers={"Content-Type": "application/json"}
+    )
     assert response.status == 400
 
 
@@ -120,20 +134,37 @@ async def test_an_unknown_filter_is_404(client, resource):
     assert (await client.post(filter_url(resource, "blur"))).status == 404
 
 
-@pytest.mark.parametrize("accept, expected", [
-    ("image/tiff", "image/tiff"), ("image/jpeg", "image/jpeg"), ("image/gif", "image/gif"),
-    ("*/*", "image/png"), ("image/*", "image/png"), ("image/png;q=0, */*", "image/tiff"),
-    ("image/jpeg;q=0.5, image/gif;q=0.8", "image/gif"), ("text/html, image/jpeg;q=0.1", "image/jpeg"),
-])
+@pytest.mark.parametrize(
+    "accept, expected",
+    [
+        ("image/tiff", "image/tiff"),
+        ("image/jpeg", "image/jpeg"),
+        ("image/gif", "image/gif"),
+        ("*/*", "image/png"),
+        ("image/*", "image/png"),
+        ("image/png;q=0, */*", "image/tiff"),
+        ("image/jpeg;q=0.5, image/gif;q=0.8", "image/gif"),
+        ("text/html, image/jpeg;q=0.1", "image/jpeg"),
+    ],
+)
 async def test_accept_chooses_the_output_format(client, resource, accept, expected):
     response = await client.post(filter_url(resource, "select"), headers={"Accept": accept})
     assert response.status == 200
     assert response.content_type == expected
-    image = decode(await response.read()) if expected != "image/gif" else None
-    if expected == "image/tiff":
-        assert image.dtype == np.uint16 and image.shape == (64, 96)
-    elif expected == "image/jpeg":
-        assert image.dtype == np.uint8
+    body = await response.read()
+    image = np.asarray(Image.open(io.BytesIO(body))) if expected == "image/gif" else decode(body)
+    assert image.shape == (64, 96)
+    assert image.dtype == (np.uint16 if expected in ("image/png", "image/tiff") else np.uint8)
+
+
+async def test_a_gif_holds_the_16_bit_result_scaled_to_8_bits_losslessly(client, resource):
+    png = decode(await (await client.post(filter_url(resource, "select"))).read())
+    gif = await (await client.post(filter_url(resource, "select"), headers={"Accept": "image/gif"})).read()
+    with Image.open(io.BytesIO(gif)) as opened:
+        assert opened.mode == "L"  # grayscale, no palette quantisation
+        pixels = np.asarray(opened)
+    expected = np.rint(png.astype(np.float64) * 255 / 65535).astype(np.uint8)
+    assert np.array_equal(pixels, expected)
 
 
 @pytest.mark.parametrize("accept", ["text/html", "application/json", "image/webp", "image/*;q=0"])
@@ -189,7 +220,7 @@ async def test_deleting_the_resource_removes_its_cached_results(client, app, sto
 
 
 async def test_expiry_removes_cached_results(client, app, clock, storage, resource):
-    from filters_server import keys
+    from filters_server.api import appkeys as keys
 
     await client.post(filter_url(resource, "unmap"))
     await settle(app)
@@ -211,20 +242,19 @@ def blocked_filter(monkeypatch):
     """Make every filter job wait until the test releases it."""
     release = threading.Event()
     started = threading.Event()
-    real = filter_handlers.imaging.filter_image
+    real = result_cache.imaging.filter_image
 
     def slow(*args, **kwargs):
         started.set()
         release.wait(10)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(filter_handlers.imaging, "filter_image", slow)
+    monkeypatch.setattr(result_cache.imaging, "filter_image", slow)
     yield started, release
     release.set()
 
 
-async def test_a_saturated_worker_pool_answers_503_with_retry_after(aiohttp_client, make_app, storage,
-                                                                   blocked_filter):
+async def test_a_saturated_worker_pool_answers_503_with_retry_after(aiohttp_client, make_app, storage, blocked_filter):
     started, release = blocked_filter
     client = await aiohttp_client(make_app(storage, workers=1, queue_depth=0), headers=ALICE)
     created = await create(client, media=MEDIA)
@@ -238,8 +268,7 @@ async def test_a_saturated_worker_pool_answers_503_with_retry_after(aiohttp_clie
     assert (await running).status == 200
 
 
-async def test_metadata_requests_answer_while_every_worker_is_busy(aiohttp_client, make_app, storage,
-                                                                  blocked_filter):
+async def test_metadata_requests_answer_while_every_worker_is_busy(aiohttp_client, make_app, storage, blocked_filter):
     started, release = blocked_filter
     client = await aiohttp_client(make_app(storage, workers=1, queue_depth=1), headers=ALICE)
     created = await create(client, media=MEDIA)
@@ -254,23 +283,29 @@ async def test_metadata_requests_answer_while_every_worker_is_busy(aiohttp_clien
 
 async def test_a_second_filter_on_one_image_reuses_the_decoded_source(client, app, resource, monkeypatch):
     decodes = []
-    real = filter_handlers.imaging.decode_png16
-    monkeypatch.setattr(filter_handlers.imaging, "decode_png16", lambda data: decodes.append(1) or real(data))
+    real = result_cache.imaging.decode_png16
+    monkeypatch.setattr(result_cache.imaging, "decode_png16", lambda data: decodes.append(1) or real(data))
     first = await client.post(filter_url(resource, "select"))
     second = await client.post(filter_url(resource, "supreme"))
     assert (first.status, second.status) == (200, 200)
     assert len(decodes) == 1
 
 
-async def test_results_from_a_reused_decode_are_identical_to_fresh_ones(aiohttp_client, make_app, storage):
-    warm = await aiohttp_client(make_app(storage), headers=ALICE)
+async def test_results_from_a_reused_decode_are_identical_to_fresh_ones(aiohttp_client, make_app, monkeypatch):
+    decodes = []
+    real = result_cache.imaging.decode_png16
+    monkeypatch.setattr(result_cache.imaging, "decode_png16", lambda data: decodes.append(1) or real(data))
+    warm = await aiohttp_client(make_app(MemoryStorage()), headers=ALICE)
     created = await create(warm, media=MEDIA)
     await warm.post(filter_url(created, "unmap"))  # decodes and keeps the source
-    reused = await (await warm.post(filter_url(created, "ae"), json={"sharpness": 55})).read()
-    cold = await aiohttp_client(make_app(storage, decoded_cache_bytes=0), headers=ALICE)
-    fresh = await (await cold.post(filter_url(created, "ae"), json={"sharpness": 55},
-                                   headers={"If-None-Match": "-"})).read()
-    assert reused == fresh
+    reused = await warm.post(filter_url(created, "ae"), json={"sharpness": 55})
+    assert reused.headers["X-Cache"] == "miss" and len(decodes) == 1  # computed now, from the kept decode
+    # Another server with its own storage and no decoded-source cache computes the same request from the PNG.
+    cold = await aiohttp_client(make_app(MemoryStorage(), decoded_cache_bytes=0), headers=ALICE)
+    other = await create(cold, media=MEDIA)
+    fresh = await cold.post(filter_url(other, "ae"), json={"sharpness": 55})
+    assert fresh.headers["X-Cache"] == "miss" and len(decodes) == 2
+    assert await reused.read() == await fresh.read()
 
 
 async def test_a_repeat_before_the_cache_write_finished_is_still_a_hit(client, resource):

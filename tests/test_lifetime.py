@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from backends.local import LocalStorage
-from filters_server import keys
+from filters_server.api import appkeys as keys
+from filters_server.core.layout import expiry_key
 
 from .conftest import ALICE, BASE, create, stored_keys
 
@@ -70,15 +71,16 @@ async def test_ttl_is_configurable(aiohttp_client, make_app, clock, storage):
 async def test_a_crashed_upload_is_swept_at_its_expiry(client, app, clock, storage):
     # Media written, metadata never: what a crash mid-upload leaves behind.
     index = app[keys.INDEX]
-    await index.reserve("0b5a3f4e-4d1c-4c0e-9a51-3f0e2d9c7b11", clock() + 60)
+    await storage.put_bytes(expiry_key(clock() + 60, "0b5a3f4e-4d1c-4c0e-9a51-3f0e2d9c7b11"), b"")
     await storage.put_bytes("images/0b5a3f4e-4d1c-4c0e-9a51-3f0e2d9c7b11/media", b"partial")
     clock.advance(61)
     await index.sweep()
     assert stored_keys(storage) == []
 
 
-async def test_restarting_a_local_disk_server_keeps_resources_and_their_expiry(aiohttp_client, make_app, clock,
-                                                                              tmp_path):
+async def test_restarting_a_local_disk_server_keeps_resources_and_their_expiry(
+    aiohttp_client, make_app, clock, tmp_path
+):
     root = str(tmp_path / "disk")
     first = await aiohttp_client(make_app(LocalStorage(root)), headers=ALICE)
     created = await create(first)
@@ -88,7 +90,10 @@ async def test_restarting_a_local_disk_server_keeps_resources_and_their_expiry(a
     second = await aiohttp_client(make_app(LocalStorage(root)), headers=ALICE)
     response = await second.get(f"{BASE}/images/{created['id']}")
     assert response.status == 200
-    without_url = lambda body: {k: v for k, v in body.items() if k != "url"}  # the port changed
+
+    def without_url(body):
+        return {k: v for k, v in body.items() if k != "url"}  # the port changed
+
     assert without_url(await response.json()) == without_url(created)
     assert await (await second.get(f"{BASE}/images/{created['id']}/media")).read() == media
     clock.advance(8 * 3600)

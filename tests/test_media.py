@@ -47,14 +47,17 @@ async def test_if_none_match_with_another_etag_is_200(client, media_url):
     assert response.status == 200
 
 
-@pytest.mark.parametrize("header, start, end", [
-    ("bytes=0-99", 0, 100),
-    ("bytes=100-", 100, len(MEDIA)),
-    ("bytes=-50", len(MEDIA) - 50, len(MEDIA)),
-    ("bytes=10-10", 10, 11),
-    (f"bytes=5-{len(MEDIA) + 1000}", 5, len(MEDIA)),
-    (f"bytes=-{len(MEDIA) * 2}", 0, len(MEDIA)),
-])
+@pytest.mark.parametrize(
+    "header, start, end",
+    [
+        ("bytes=0-99", 0, 100),
+        ("bytes=100-", 100, len(MEDIA)),
+        ("bytes=-50", len(MEDIA) - 50, len(MEDIA)),
+        ("bytes=10-10", 10, 11),
+        (f"bytes=5-{len(MEDIA) + 1000}", 5, len(MEDIA)),
+        (f"bytes=-{len(MEDIA) * 2}", 0, len(MEDIA)),
+    ],
+)
 async def test_a_single_range_is_206_with_content_range(client, media_url, header, start, end):
     response = await client.get(media_url, headers={"Range": header})
     assert response.status == 206
@@ -130,8 +133,7 @@ async def test_if_range_with_the_last_modified_date_honours_the_range(client, me
 
 
 async def test_if_range_with_another_date_sends_the_whole_file(client, media_url):
-    response = await client.get(media_url, headers={"Range": "bytes=0-9",
-                                                    "If-Range": "Mon, 01 Jan 2001 00:00:00 GMT"})
+    response = await client.get(media_url, headers={"Range": "bytes=0-9", "If-Range": "Mon, 01 Jan 2001 00:00:00 GMT"})
     assert response.status == 200
 
 

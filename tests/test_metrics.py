@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from filters_server import keys
+from filters_server.api import appkeys as keys
 
 from .conftest import BASE, create, settle
 
@@ -32,10 +32,8 @@ async def test_requests_are_counted_by_route_and_status(client):
     await client.get(f"{BASE}/images/160c98f9-d188-4118-94c4-697161fd5caf")
     samples = await scrape(client)
     assert value(samples, "filters_http_requests_total", method="POST", route=f"{BASE}/images", status="201") == 1
-    assert value(samples, "filters_http_requests_total", method="GET", route=f"{BASE}/images/{{id}}",
-                 status="404") == 1
-    assert value(samples, "filters_http_request_duration_seconds_count", method="POST",
-                 route=f"{BASE}/images") == 1
+    assert value(samples, "filters_http_requests_total", method="GET", route=f"{BASE}/images/{{id}}", status="404") == 1
+    assert value(samples, "filters_http_request_duration_seconds_count", method="POST", route=f"{BASE}/images") == 1
 
 
 async def test_stored_bytes_count_media_and_results(client, app):
@@ -53,8 +51,10 @@ async def test_cache_outcomes_are_counted(client, app):
         await client.post(f"{BASE}/images/{created['id']}/filters/select")
         await settle(app)
     samples = await scrape(client)
-    assert (value(samples, "filters_result_cache_total", outcome="miss"),
-            value(samples, "filters_result_cache_total", outcome="hit")) == (1, 2)
+    assert (
+        value(samples, "filters_result_cache_total", outcome="miss"),
+        value(samples, "filters_result_cache_total", outcome="hit"),
+    ) == (1, 2)
 
 
 async def test_worker_pool_size_is_exported(client, app):

@@ -4,26 +4,42 @@ from __future__ import annotations
 
 import pytest
 
-from filters_server.ranges import MAX_RANGES, Plan, http_date, parse_range, plan
+from filters_server.api.ranges import Plan, http_date, parse_range, plan
+from filters_server.config import Settings
+
+MAX_RANGES = Settings().max_ranges
 
 ETAG = '"abc"'
 MODIFIED = 1_800_000_000.0
 
 
 def decide(**headers: str) -> Plan:
-    return plan("GET", {k.replace("_", "-"): v for k, v in headers.items()}, etag=ETAG,
-                last_modified=MODIFIED, size=1000)
+    return plan(
+        "GET",
+        {k.replace("_", "-"): v for k, v in headers.items()},
+        etag=ETAG,
+        last_modified=MODIFIED,
+        size=1000,
+        max_ranges=MAX_RANGES,
+    )
 
 
 def test_no_range_is_200():
     assert decide() == Plan(200)
 
 
-@pytest.mark.parametrize("header, expected", [
-    ("bytes=0-0", [(0, 1)]), ("bytes=990-", [(990, 1000)]), ("bytes=-10", [(990, 1000)]),
-    ("bytes=0-1,5-6", [(0, 2), (5, 7)]), ("bytes= 1-2 , 4-5", [(1, 3), (4, 6)]),
-    ("bytes=1000-", []), ("bytes=-0", []),
-])
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        ("bytes=0-0", [(0, 1)]),
+        ("bytes=990-", [(990, 1000)]),
+        ("bytes=-10", [(990, 1000)]),
+        ("bytes=0-1,5-6", [(0, 2), (5, 7)]),
+        ("bytes= 1-2 , 4-5", [(1, 3), (4, 6)]),
+        ("bytes=1000-", []),
+        ("bytes=-0", []),
+    ],
+)
 def test_parse_range(header, expected):
     assert parse_range(header, 1000) == expected
 

@@ -36,8 +36,9 @@ async def test_deleting_twice_answers_404_the_second_time(client):
     assert response.content_type == "application/problem+json"
 
 
-@pytest.mark.parametrize("resource_id", [
-    "160c98f9-d188-4118-94c4-697161fd5caf", "not-a-uuid", "..%2F..%2Fetc", "x" * 300])
+@pytest.mark.parametrize(
+    "resource_id", ["160c98f9-d188-4118-94c4-697161fd5caf", "not-a-uuid", "..%2F..%2Fetc", "x" * 300]
+)
 async def test_unknown_or_malformed_ids_are_404(client, resource_id):
     response = await client.get(f"{BASE}/images/{resource_id}")
     assert response.status == 404
@@ -52,10 +53,16 @@ async def test_another_users_resource_looks_like_an_unknown_one(client, bob):
     assert (await client.get(f"{BASE}/images/{created['id']}")).status == 200
 
 
-@pytest.mark.parametrize("method, path", [
-    ("POST", "/images"), ("GET", "/images/160c98f9-d188-4118-94c4-697161fd5caf"),
-    ("DELETE", "/images/160c98f9-d188-4118-94c4-697161fd5caf"),
-    ("GET", "/images/160c98f9-d188-4118-94c4-697161fd5caf/media"), ("GET", "/openapi.yaml")])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("POST", "/images"),
+        ("GET", "/images/160c98f9-d188-4118-94c4-697161fd5caf"),
+        ("DELETE", "/images/160c98f9-d188-4118-94c4-697161fd5caf"),
+        ("GET", "/images/160c98f9-d188-4118-94c4-697161fd5caf/media"),
+        ("GET", "/openapi.yaml"),
+    ],
+)
 async def test_api_routes_without_credentials_are_401_with_a_challenge(anonymous, method, path):
     response = await anonymous.request(method, BASE + path)
     assert response.status == 401
@@ -65,15 +72,19 @@ async def test_api_routes_without_credentials_are_401_with_a_challenge(anonymous
 
 async def test_a_wrong_password_is_401(anonymous):
     import aiohttp
-    response = await anonymous.get(f"{BASE}/openapi.yaml",
-                                   headers={"Authorization": aiohttp.encode_basic_auth("alice", "wrong")})
+
+    response = await anonymous.get(
+        f"{BASE}/openapi.yaml", headers={"Authorization": aiohttp.encode_basic_auth("alice", "wrong")}
+    )
     assert response.status == 401
 
 
 async def test_an_unknown_user_is_401(anonymous):
     import aiohttp
-    response = await anonymous.get(f"{BASE}/openapi.yaml",
-                                   headers={"Authorization": aiohttp.encode_basic_auth("mallory", "x")})
+
+    response = await anonymous.get(
+        f"{BASE}/openapi.yaml", headers={"Authorization": aiohttp.encode_basic_auth("mallory", "x")}
+    )
     assert response.status == 401
 
 
@@ -114,7 +125,9 @@ async def test_storage_failure_during_a_request_is_503_with_retry_after(aiohttp_
             raise StorageUnavailable("down")
 
     client = await aiohttp_client(make_app(Failing()), headers=ALICE)
-    response = await client.post(f"{BASE}/images", data=b"x", headers={"Content-Type": "multipart/form-data; boundary=b"})
+    response = await client.post(
+        f"{BASE}/images", data=b"x", headers={"Content-Type": "multipart/form-data; boundary=b"}
+    )
     assert response.status == 503
     assert response.headers["Retry-After"]
     assert response.content_type == "application/problem+json"

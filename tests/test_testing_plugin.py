@@ -15,7 +15,6 @@ async def test_the_plugin_fixtures_give_a_working_authenticated_client(filters_c
 async def test_the_test_server_works_without_pytest_fixtures():
     import aiohttp
 
-    async with FiltersTestServer() as server:
-        async with aiohttp.ClientSession(headers=server.headers) as http:
-            response = await http.post(server.url("/images"), data=upload_form(png16()))
-            assert response.status == 201
+    async with FiltersTestServer() as server, aiohttp.ClientSession(headers=server.headers) as http:
+        response = await http.post(server.url("/images"), data=upload_form(png16()))
+        assert response.status == 201

@@ -64,9 +64,17 @@ async def test_image_info_part_may_be_untyped(client):
 
 
 async def test_image_info_keys_in_pascal_case_and_integer_enums_are_understood(client):
-    info = {"AcquisitionInfo": {"Binning": 1},
-            "LutInfo": {"Gamma": 2.3, "Slope": 65535.0, "Offset": 0.0, "TotalGrays": 4096,
-                        "MinimumGray": 3612, "MaximumGray": 418}}
+    info = {
+        "AcquisitionInfo": {"Binning": 1},
+        "LutInfo": {
+            "Gamma": 2.3,
+            "Slope": 65535.0,
+            "Offset": 0.0,
+            "TotalGrays": 4096,
+            "MinimumGray": 3612,
+            "MaximumGray": 418,
+        },
+    }
     body = await create(client, info=info)
     assert body["imageInfo"] == sample_image_info("Binned2x2")
 
@@ -89,13 +97,16 @@ async def test_media_without_a_declared_type_is_accepted(client):
     assert response.status == 201
 
 
-@pytest.mark.parametrize("bad, field", [
-    ({"lutInfo": {"gamma": "steep"}}, "lutInfo.gamma"),
-    ({"lutInfo": {"totalGrays": 4095.5}}, "lutInfo.totalGrays"),
-    ({"lutInfo": {"minimumGray": True}}, "lutInfo.minimumGray"),
-    ({"acquisitionInfo": {"binning": "Binned3x3"}}, "acquisitionInfo.binning"),
-    ({"acquisitionInfo": {"binning": 7}}, "acquisitionInfo.binning"),
-])
+@pytest.mark.parametrize(
+    "bad, field",
+    [
+        ({"lutInfo": {"gamma": "steep"}}, "lutInfo.gamma"),
+        ({"lutInfo": {"totalGrays": 4095.5}}, "lutInfo.totalGrays"),
+        ({"lutInfo": {"minimumGray": True}}, "lutInfo.minimumGray"),
+        ({"acquisitionInfo": {"binning": "Binned3x3"}}, "acquisitionInfo.binning"),
+        ({"acquisitionInfo": {"binning": 7}}, "acquisitionInfo.binning"),
+    ],
+)
 async def test_a_bad_image_info_field_is_400_naming_the_field(client, storage, bad, field):
     info = sample_image_info()
     for section, values in bad.items():
@@ -135,8 +146,9 @@ async def test_missing_image_info_after_media_leaves_nothing_behind(client, stor
 
 
 async def test_empty_body_is_rejected(client, storage):
-    response = await client.post(f"{BASE}/images", data=b"",
-                                 headers={"Content-Type": "multipart/form-data; boundary=x"})
+    response = await client.post(
+        f"{BASE}/images", data=b"", headers={"Content-Type": "multipart/form-data; boundary=x"}
+    )
     await assert_rejected(response, 400, storage)
 
 
@@ -177,33 +189,40 @@ async def test_rgb_png_is_415(client, storage):
 
 
 async def test_jpeg_renamed_to_png_is_415(client, storage):
-    ok, jpeg = cv2.imencode(".jpg", np.zeros((16, 16), np.uint8))
+    _ok, jpeg = cv2.imencode(".jpg", np.zeros((16, 16), np.uint8))
     problem = await assert_rejected(await upload(client, media=jpeg.tobytes()), 415, storage)
     assert "JPEG" in problem["detail"]
 
 
 async def test_decompression_bomb_beyond_max_pixels_is_413_before_inflating(client, storage):
     header = struct.pack(">IIBBBBB", 100_000, 100_000, 16, 0, 0, 0, 0)
-    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(10_000_000)))
     await assert_rejected(await upload(client, media=bomb), 413, storage)
 
 
 async def test_image_over_configured_max_pixels_is_413(aiohttp_client, make_app, storage):
     from .conftest import ALICE
+
     client = await aiohttp_client(make_app(storage, max_pixels=1000), headers=ALICE)
     await assert_rejected(await upload(client, media=png16(40, 30)), 413, storage)
 
 
 async def test_body_over_max_upload_bytes_is_413(aiohttp_client, make_app, storage):
     from .conftest import ALICE
+
     client = await aiohttp_client(make_app(storage, max_upload_bytes=4096), headers=ALICE)
     await assert_rejected(await upload(client, media=png16(256, 256)), 413, storage)
 
 
 async def test_body_over_max_upload_bytes_is_413_while_streaming_without_content_length(
-        aiohttp_client, make_app, storage):
+    aiohttp_client, make_app, storage
+):
     from .conftest import ALICE
+
     client = await aiohttp_client(make_app(storage, max_upload_bytes=4096), headers=ALICE)
     multipart = form(png16(256, 256), sample_image_info())()
     buffer = io.BytesIO()
@@ -217,10 +236,11 @@ async def test_body_over_max_upload_bytes_is_413_while_streaming_without_content
     async def chunked_body():
         data = buffer.getvalue()
         for i in range(0, len(data), 1000):
-            yield data[i:i + 1000]
+            yield data[i : i + 1000]
 
-    response = await client.post(f"{BASE}/images", data=chunked_body(),
-                                 headers={"Content-Type": multipart.content_type})
+    response = await client.post(
+        f"{BASE}/images", data=chunked_body(), headers={"Content-Type": multipart.content_type}
+    )
     await assert_rejected(response, 413, storage)
 
 

@@ -5,23 +5,20 @@ from __future__ import annotations
 from aiohttp import web
 
 from backends import Storage
-
-from .background import BackgroundTasks
-from .config import Settings
-from .decoded import DecodedImages
-from .index import Clock, ResourceIndex, Sweeper
-from .modality import ModalityClient
-from .sessions import SessionWatch
-from .workers import WorkerPool
+from filters_server.clients.modality import ModalityClient
+from filters_server.config import Settings
+from filters_server.core.background import BackgroundTasks
+from filters_server.core.index import Clock, ResourceIndex
+from filters_server.core.results import ResultCache
+from filters_server.core.sessions import SessionWatch
+from filters_server.core.workers import WorkerPool
 
 SETTINGS = web.AppKey("settings", Settings)
 STORAGE = web.AppKey("storage", Storage)
 INDEX = web.AppKey("index", ResourceIndex)
-CLOCK = web.AppKey("clock", Clock)  # type: ignore[arg-type]
-SWEEPER = web.AppKey("sweeper", Sweeper)
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 WORKERS = web.AppKey("workers", WorkerPool)
 BACKGROUND = web.AppKey("background", BackgroundTasks)
+RESULTS = web.AppKey("results", ResultCache)
 MODALITY = web.AppKey("modality", ModalityClient)  # only with --modality-url (or injected)
 SESSIONS = web.AppKey("modality_sessions", SessionWatch)
-DECODED = web.AppKey("decoded", DecodedImages)
-RESULTS_BEING_STORED = web.AppKey("results_being_stored", dict[str, bytes])  # key -> bytes

@@ -10,15 +10,17 @@ from typing import Any
 from aiohttp import web
 from marshmallow import Schema
 
-from . import keys
-from .problems import Problem, body_timeout_problem
-from .schemas import load_or_raise
+from filters_server.api import appkeys as keys
+from filters_server.api.problems import Problem
+from filters_server.api.schemas import load_or_raise
+from filters_server.core.errors import BodyStalled
 
 REQUIRED: Any = object()  # default= for documents that must be present
 
 
-def parse_json(raw: bytes, schema: Schema, what: str, *, charset: str | None = None,
-               default: Any = REQUIRED) -> dict[str, Any]:
+def parse_json(
+    raw: bytes, schema: Schema, what: str, *, charset: str | None = None, default: Any = REQUIRED
+) -> dict[str, Any]:
     """``raw`` -> the schema's canonical data, or a 400 Problem naming the fault.
 
     With a ``default``, an empty body or JSON ``null`` stands for it (absent parameters).
@@ -38,8 +40,7 @@ def parse_json(raw: bytes, schema: Schema, what: str, *, charset: str | None = N
         raise Problem(400, str(exc) + ".") from None
 
 
-async def read_json_body(request: web.Request, schema: Schema, what: str, *,
-                         default: Any = REQUIRED) -> dict[str, Any]:
+async def read_json_body(request: web.Request, schema: Schema, what: str, *, default: Any = REQUIRED) -> dict[str, Any]:
     """The request body through :func:`parse_json`; 413 over ``--max-json-bytes``, 408 if it stalls."""
     timeout = request.app[keys.SETTINGS].body_timeout_seconds
     try:
@@ -47,7 +48,7 @@ async def read_json_body(request: web.Request, schema: Schema, what: str, *,
         async with asyncio.timeout(timeout):
             raw = await request.read()
     except TimeoutError:
-        raise body_timeout_problem(timeout) from None
+        raise BodyStalled(timeout) from None
     except web.HTTPRequestEntityTooLarge:
         raise Problem(413, f"The request body ({what}) exceeds the JSON size limit.") from None
     return parse_json(raw, schema, what, default=default)

@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator
 from aiohttp import hdrs, web
 
 from backends import ObjectNotFound, Storage, StorageError
-
-from . import keys, ranges
-from .problems import problem_response
+from filters_server.api import appkeys as keys
+from filters_server.api import ranges
+from filters_server.api.problems import problem_response
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +25,17 @@ log = logging.getLogger(__name__)
 class Representation:
     """The stored object to serve and its validators."""
 
-    def __init__(self, storage: Storage, key: str, *, size: int, etag: str, last_modified: float,
-                 content_type: str, extra_headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        key: str,
+        *,
+        size: int,
+        etag: str,
+        last_modified: float,
+        content_type: str,
+        extra_headers: dict[str, str] | None = None,
+    ) -> None:
         self.storage = storage
         self.key = key
         self.size = size
@@ -46,16 +55,22 @@ class Representation:
 
 
 async def serve(request: web.Request, rep: Representation) -> web.StreamResponse:
-    decision = ranges.plan(request.method, request.headers, etag=rep.etag,
-                           last_modified=rep.last_modified, size=rep.size,
-                           max_ranges=request.app[keys.SETTINGS].max_ranges)
+    decision = ranges.plan(
+        request.method,
+        request.headers,
+        etag=rep.etag,
+        last_modified=rep.last_modified,
+        size=rep.size,
+        max_ranges=request.app[keys.SETTINGS].max_ranges,
+    )
     headers = rep.headers()
     if decision.status == 304:
         return web.Response(status=304, headers=headers)
     if decision.status == 416:
         headers[hdrs.CONTENT_RANGE] = f"bytes */{rep.size}"
-        return problem_response(416, f"No requested range lies within the {rep.size} bytes of this media.",
-                                headers=headers)
+        return problem_response(
+            416, f"No requested range lies within the {rep.size} bytes of this media.", headers=headers
+        )
     if decision.status == 200:
         return await _send(request, rep, 200, headers, rep.content_type, [(0, rep.size)])
     if len(decision.ranges) == 1:
@@ -65,9 +80,15 @@ async def serve(request: web.Request, rep: Representation) -> web.StreamResponse
     return await _send_multipart(request, rep, headers, decision.ranges)
 
 
-async def _send(request: web.Request, rep: Representation, status: int, headers: dict[str, str],
-                content_type: str, pieces: list[tuple[int, int]]) -> web.StreamResponse:
-    (start, end), = pieces
+async def _send(
+    request: web.Request,
+    rep: Representation,
+    status: int,
+    headers: dict[str, str],
+    content_type: str,
+    pieces: list[tuple[int, int]],
+) -> web.StreamResponse:
+    ((start, end),) = pieces
     response = web.StreamResponse(status=status, headers=headers)
     response.content_type = content_type
     response.content_length = end - start
@@ -89,8 +110,9 @@ async def _send(request: web.Request, rep: Representation, status: int, headers:
     return response
 
 
-def _cut(request: web.Request, response: web.StreamResponse, rep: Representation,
-         exc: StorageError) -> web.StreamResponse:
+def _cut(
+    request: web.Request, response: web.StreamResponse, rep: Representation, exc: StorageError
+) -> web.StreamResponse:
     """Storage failed after the status line went out: no problem document can follow any more.
 
     Closing the connection makes the client see a truncated body at once (Content-Length
@@ -129,8 +151,9 @@ async def _pump(response: web.StreamResponse, first: bytes, chunks: AsyncIterato
         await chunks.aclose()  # type: ignore[attr-defined]
 
 
-async def _sendfile(request: web.Request, response: web.StreamResponse, path: str,
-                    offset: int, count: int) -> web.StreamResponse:
+async def _sendfile(
+    request: web.Request, response: web.StreamResponse, path: str, offset: int, count: int
+) -> web.StreamResponse:
     loop = asyncio.get_running_loop()
     try:
         handle = await loop.run_in_executor(None, open, path, "rb")
@@ -166,16 +189,19 @@ async def _copy_file(response: web.StreamResponse, handle, offset: int, count: i
         await response.write(chunk)
 
 
-async def _send_multipart(request: web.Request, rep: Representation, headers: dict[str, str],
-                          pieces: tuple[tuple[int, int], ...]) -> web.StreamResponse:
+async def _send_multipart(
+    request: web.Request, rep: Representation, headers: dict[str, str], pieces: tuple[tuple[int, int], ...]
+) -> web.StreamResponse:
     boundary = uuid.uuid4().hex
     heads = [
-        (f"--{boundary}\r\nContent-Type: {rep.content_type}\r\n"
-         f"Content-Range: bytes {start}-{end - 1}/{rep.size}\r\n\r\n").encode()
+        (
+            f"--{boundary}\r\nContent-Type: {rep.content_type}\r\n"
+            f"Content-Range: bytes {start}-{end - 1}/{rep.size}\r\n\r\n"
+        ).encode()
         for start, end in pieces
     ]
     tail = f"--{boundary}--\r\n".encode()
-    length = sum(len(h) + (end - start) + 2 for h, (start, end) in zip(heads, pieces)) + len(tail)
+    length = sum(len(h) + (end - start) + 2 for h, (start, end) in zip(heads, pieces, strict=False)) + len(tail)
     headers[hdrs.CONTENT_TYPE] = f"multipart/byteranges; boundary={boundary}"
     response = web.StreamResponse(status=206, headers=headers)
     response.content_length = length
@@ -187,7 +213,7 @@ async def _send_multipart(request: web.Request, rep: Representation, headers: di
     first = await _first_chunk(first_chunks)  # as in _send: fail before the headers when storage does
     await _prepare(request, response, first_chunks)
     try:
-        for number, (head, (start, end)) in enumerate(zip(heads, pieces)):
+        for number, (head, (start, end)) in enumerate(zip(heads, pieces, strict=False)):
             await response.write(head)
             if number == 0:
                 await _pump(response, first, first_chunks)

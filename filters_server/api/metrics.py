@@ -10,12 +10,13 @@ import time
 from collections.abc import Iterator
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from .auth import public
-from .problems import Handler
+from filters_server.api.auth import public
+from filters_server.core.workers import WorkerPool
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -23,22 +24,31 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter("filters_http_requests", "HTTP requests answered",
-                                ["method", "route", "status"], registry=self.registry)
-        self.latency = Histogram("filters_http_request_duration_seconds", "Time to answer HTTP requests",
-                                 ["method", "route"], buckets=LATENCY_BUCKETS, registry=self.registry)
-        self.uploads_in_flight = Gauge("filters_uploads_in_flight", "Uploads being received",
-                                       registry=self.registry)
-        self.bytes_stored = Counter("filters_stored_bytes", "Bytes of media and results written to storage",
-                                    ["kind"], registry=self.registry)
-        self.swept = Counter("filters_sweeper_deleted_resources", "Expired resources removed by the sweeper",
-                             registry=self.registry)
-        self.storage_errors = Counter("filters_storage_errors", "Storage operations that failed (answered 503)",
-                                      registry=self.registry)
-        self.cache = Counter("filters_result_cache", "Filter requests by cache outcome", ["outcome"],
-                             registry=self.registry)
+        self.requests = Counter(
+            "filters_http_requests", "HTTP requests answered", ["method", "route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "filters_http_request_duration_seconds",
+            "Time to answer HTTP requests",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.uploads_in_flight = Gauge("filters_uploads_in_flight", "Uploads being received", registry=self.registry)
+        self.bytes_stored = Counter(
+            "filters_stored_bytes", "Bytes of media and results written to storage", ["kind"], registry=self.registry
+        )
+        self.swept = Counter(
+            "filters_sweeper_deleted_resources", "Expired resources removed by the sweeper", registry=self.registry
+        )
+        self.storage_errors = Counter(
+            "filters_storage_errors", "Storage operations that failed (answered 503)", registry=self.registry
+        )
+        self.cache = Counter(
+            "filters_result_cache", "Filter requests by cache outcome", ["outcome"], registry=self.registry
+        )
 
-    def watch_pool(self, pool: object) -> None:
+    def watch_pool(self, pool: WorkerPool) -> None:
         """Export the worker pool's state at scrape time (no bookkeeping on the hot path)."""
         self.registry.register(_PoolCollector(pool))
 
@@ -47,20 +57,20 @@ class Metrics:
 
 
 class _PoolCollector(Collector):
-    def __init__(self, pool: object) -> None:
+    def __init__(self, pool: WorkerPool) -> None:
         self.pool = pool
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         pool = self.pool
-        yield GaugeMetricFamily("filters_workers", "Threads in the pixel worker pool", value=pool.workers)  # type: ignore[attr-defined]
-        yield GaugeMetricFamily("filters_workers_busy", "Pixel jobs running", value=pool.busy)  # type: ignore[attr-defined]
-        yield GaugeMetricFamily("filters_workers_queued", "Pixel jobs waiting for a worker", value=pool.queued)  # type: ignore[attr-defined]
+        yield GaugeMetricFamily("filters_workers", "Threads in the pixel worker pool", value=pool.workers)
+        yield GaugeMetricFamily("filters_workers_busy", "Pixel jobs running", value=pool.busy)
+        yield GaugeMetricFamily("filters_workers_queued", "Pixel jobs waiting for a worker", value=pool.queued)
 
 
 METRICS = web.AppKey("metrics", Metrics)
 
 
-def metrics_middleware(metrics: Metrics):  # type: ignore[no-untyped-def]
+def metrics_middleware(metrics: Metrics) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
@@ -77,6 +87,7 @@ def metrics_middleware(metrics: Metrics):  # type: ignore[no-untyped-def]
             name = route.canonical if route is not None else "unmatched"
             metrics.requests.labels(request.method, name, str(status)).inc()
             metrics.latency.labels(request.method, name).observe(time.perf_counter() - started)
+
     return middleware
 
 

@@ -1,10 +1,8 @@
-"""Reading a ``POST /images`` multipart body, and the validated PNG stream into storage.
+"""Reading a ``POST /images`` multipart body: the imageInfo part and the media part.
 
-The media goes to storage chunk by chunk while :mod:`pngcheck` validates the
-same bytes (:func:`store_png`, shared with ``POST /images/modality``), so memory
-use does not depend on the file size and a bad file is rejected as soon as its
-bytes show it. Parts may come in either order (the .NET SDK sends the media
-first); part names are matched ignoring case.
+The media part goes through :func:`filters_server.core.ingest.store_png` straight into storage,
+so memory use does not depend on the file size. Parts may come in either order (the .NET SDK
+sends the media first); part names are matched ignoring case.
 """
 
 from __future__ import annotations
@@ -17,96 +15,38 @@ from typing import Any
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from backends import ObjectInfo, Storage
-
-from .pngcheck import PngInfo, PngRejected, PngValidator
-from .jsonbody import parse_json
-from .problems import Problem, body_timeout_problem
-from .schemas import IMAGE_INFO
+from backends import Storage
+from filters_server.api.jsonbody import parse_json
+from filters_server.api.problems import Problem
+from filters_server.api.schemas import IMAGE_INFO
+from filters_server.core.errors import BodyStalled, InputTooLarge
+from filters_server.core.index import StoredMedia
+from filters_server.core.ingest import Budget, store_png
 
 INFO_PART_NAMES = frozenset({"imageinfo"})
 MEDIA_PART_NAMES = frozenset({"imagemedia", "media"})
 MEDIA_TYPES = frozenset({"image/png", "application/octet-stream"})
 CHUNK_SIZE = 256 * 1024
-VALIDATE_BATCH = 1024 * 1024
-MAX_PARTS = 8  # default of --max-parts
-BODY_TIMEOUT_SECONDS = 30.0  # default of --body-timeout-seconds
-
-
-@dataclasses.dataclass(frozen=True)
-class StoredPng:
-    """A validated 16-bit grayscale PNG, completely written to storage."""
-
-    png: PngInfo
-    stored: ObjectInfo
 
 
 @dataclasses.dataclass(frozen=True)
 class Upload:
     image_info: dict[str, Any]
-    media: StoredPng
+    media: StoredMedia
 
 
-class Budget:
-    """Counts body bytes across all parts against ``--max-upload-bytes``; bounds each wait for bytes."""
-
-    def __init__(self, limit: int, what: str = "The upload", idle_timeout: float = BODY_TIMEOUT_SECONDS) -> None:
-        self.limit = limit
-        self.what = what
-        self.used = 0
-        self.idle_timeout = idle_timeout
-
-    def take(self, count: int) -> None:
-        self.used += count
-        if self.used > self.limit:
-            raise Problem(413, f"{self.what} exceeds the limit of {self.limit} bytes.")
-
-
-async def store_png(storage: Storage, key: str, chunks: AsyncIterator[bytes], *,
-                    max_pixels: int) -> StoredPng:
-    """Stream ``chunks`` into storage under ``key`` while validating them as a 16-bit PNG.
-
-    Raises :class:`PngRejected` (with the HTTP ``status`` it deserves) as soon as the bytes
-    show a problem; the backend then drops the partial object. The one path every image
-    takes into storage, whether uploaded or fetched from a Modality API.
-    """
-    validator = PngValidator(max_pixels=max_pixels)
-    stored = await storage.put(key, _validated_chunks(chunks, validator))
-    assert validator.info is not None  # finish() succeeded inside the stream
-    return StoredPng(validator.info, stored)
-
-
-async def _validated_chunks(chunks: AsyncIterator[bytes], validator: PngValidator) -> AsyncIterator[bytes]:
-    loop = asyncio.get_running_loop()
-    batch: list[bytes] = []
-    size = 0
-    async for chunk in chunks:
-        batch.append(chunk)
-        size += len(chunk)
-        if size >= VALIDATE_BATCH:
-            # Inflating and CRCs release the GIL: off the event loop, one thread hop per MiB.
-            await loop.run_in_executor(None, validator.feed, b"".join(batch))
-            for piece in batch:
-                yield piece
-            batch, size = [], 0
-    if batch:
-        await loop.run_in_executor(None, validator.feed, b"".join(batch))
-        for piece in batch:
-            yield piece
-    validator.finish()  # truncation must fail before storage commits the object
-
-
-async def counted(chunks: AsyncIterator[bytes], budget: Budget) -> AsyncIterator[bytes]:
-    """``chunks`` unchanged, each taken from ``budget`` (413 once it is exceeded)."""
-    async for chunk in chunks:
-        budget.take(len(chunk))
-        yield chunk
-
-
-async def receive_upload(request: web.Request, storage: Storage, key: str, *, max_upload_bytes: int,
-                         max_pixels: int, max_json_bytes: int, max_parts: int = MAX_PARTS,
-                         body_timeout: float = BODY_TIMEOUT_SECONDS) -> Upload:
-    """Consume the request body; store the media under ``key``; raise Problem on bad input.
+async def receive_upload(
+    request: web.Request,
+    storage: Storage,
+    key: str,
+    *,
+    max_upload_bytes: int,
+    max_pixels: int,
+    max_json_bytes: int,
+    max_parts: int,
+    body_timeout: float,
+) -> Upload:
+    """Consume the request body; store the media under ``key``; raise on bad input.
 
     A client that sends no bytes for ``body_timeout`` seconds gets 408, so a trickle
     cannot hold a handler (and a storage upload) open for ever. On any exception the
@@ -115,15 +55,15 @@ async def receive_upload(request: web.Request, storage: Storage, key: str, *, ma
     if request.content_type != "multipart/form-data":
         raise Problem(415, "POST /images takes multipart/form-data with an imageInfo and an imageMedia part.")
     if request.content_length is not None and request.content_length > max_upload_bytes:
-        raise Problem(413, f"The upload exceeds the limit of {max_upload_bytes} bytes.")
+        raise InputTooLarge(f"The upload exceeds the limit of {max_upload_bytes} bytes.")
     try:
         reader = await request.multipart()
     except (ValueError, AssertionError, KeyError) as exc:
         raise Problem(400, f"Malformed multipart body: {exc}.") from None
 
-    budget = Budget(max_upload_bytes, idle_timeout=body_timeout)
+    budget = Budget(max_upload_bytes, "The upload", idle_timeout=body_timeout)
     image_info: dict[str, Any] | None = None
-    stored: StoredPng | None = None
+    stored: StoredMedia | None = None
     parts = 0
     while True:
         part = await _next_part(reader, budget)
@@ -137,18 +77,17 @@ async def receive_upload(request: web.Request, storage: Storage, key: str, *, ma
             if image_info is not None:
                 raise Problem(400, "More than one imageInfo part.")
             raw = await _read_bounded(part, budget, max_json_bytes)
-            image_info = parse_json(raw, IMAGE_INFO, "imageInfo", charset=part.get_charset(None))
+            image_info = parse_json(raw, IMAGE_INFO, "imageInfo", charset=part.get_charset("") or None)
         elif name in MEDIA_PART_NAMES:
             if stored is not None:
                 raise Problem(400, "More than one imageMedia part.")
             declared = (part.headers.get("Content-Type") or "").split(";")[0].strip().lower()
             if declared and declared not in MEDIA_TYPES:
-                raise Problem(415, f"The imageMedia part is declared as {declared!r}; a 16-bit grayscale "
-                                   "PNG (image/png) is required.")
-            try:
-                stored = await store_png(storage, key, _chunks(part, budget), max_pixels=max_pixels)
-            except PngRejected as exc:
-                raise Problem(exc.status, str(exc)) from None
+                raise Problem(
+                    415,
+                    f"The imageMedia part is declared as {declared!r}; a 16-bit grayscale PNG (image/png) is required.",
+                )
+            stored = await store_png(storage, key, _chunks(part, budget), max_pixels=max_pixels)
         else:
             await _drain(part, budget)
     if stored is None:
@@ -169,7 +108,7 @@ async def _next_part(reader: MultipartReader, budget: Budget) -> BodyPartReader 
         async with asyncio.timeout(budget.idle_timeout):
             part = await reader.next()
     except TimeoutError:
-        raise body_timeout_problem(budget.idle_timeout) from None
+        raise BodyStalled(budget.idle_timeout) from None
     except (ValueError, AssertionError, RuntimeError, HttpProcessingError) as exc:
         # HttpProcessingError: a part header aiohttp's parser refuses (e.g. control characters).
         raise Problem(400, f"Malformed multipart body: {_describe(exc)}.") from None
@@ -184,7 +123,7 @@ async def _chunks(part: BodyPartReader, budget: Budget) -> AsyncIterator[bytes]:
             async with asyncio.timeout(budget.idle_timeout):
                 chunk = await part.read_chunk(CHUNK_SIZE)
         except TimeoutError:
-            raise body_timeout_problem(budget.idle_timeout) from None
+            raise BodyStalled(budget.idle_timeout) from None
         except (ValueError, AssertionError, HttpProcessingError) as exc:
             raise Problem(400, f"Malformed multipart body: {_describe(exc)}.") from None
         if not chunk:
@@ -198,7 +137,7 @@ async def _read_bounded(part: BodyPartReader, budget: Budget, limit: int) -> byt
     async for chunk in _chunks(part, budget):
         data += chunk
         if len(data) > limit:
-            raise Problem(413, f"The imageInfo part exceeds {limit} bytes.")
+            raise InputTooLarge(f"The imageInfo part exceeds {limit} bytes.")
     return bytes(data)
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-DEFAULT_TYPES = ("image/png", "image/tiff", "image/jpeg", "image/gif")  # server preference order
-
 
 def _parse(header: str) -> list[tuple[str, str, float]]:
     ranges = []
@@ -27,8 +25,8 @@ def _parse(header: str) -> list[tuple[str, str, float]]:
     return ranges
 
 
-def negotiate(accept: str | None, available: Sequence[str] = DEFAULT_TYPES) -> str | None:
-    """The best available type for ``accept``; None when nothing acceptable (406).
+def negotiate(accept: str | None, available: Sequence[str]) -> str | None:
+    """The best of ``available`` (in the server's order of preference) for ``accept``; None: 406.
 
     No header, or one with no parseable media range, means anything (the first type).
     """
@@ -41,11 +39,20 @@ def negotiate(accept: str | None, available: Sequence[str] = DEFAULT_TYPES) -> s
     for candidate in available:
         main, _, sub = candidate.partition("/")
         # The most specific matching range decides the candidate's quality.
-        matches = [(specificity, q) for r_main, r_sub, q in ranges
-                   for specificity in [2 if (r_main, r_sub) == (main, sub) else
-                                       1 if (r_main, r_sub) == (main, "*") else
-                                       0 if (r_main, r_sub) == ("*", "*") else -1]
-                   if specificity >= 0]
+        matches = [
+            (specificity, q)
+            for r_main, r_sub, q in ranges
+            for specificity in [
+                2
+                if (r_main, r_sub) == (main, sub)
+                else 1
+                if (r_main, r_sub) == (main, "*")
+                else 0
+                if (r_main, r_sub) == ("*", "*")
+                else -1
+            ]
+            if specificity >= 0
+        ]
         if not matches:
             continue
         quality = max(matches)[1]

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from datetime import datetime, timezone
-
-MAX_RANGES = 16  # more ranges than this get the whole file: no amplification
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,7 +21,7 @@ class Plan:
 
 
 def http_date(seconds: float) -> str:
-    return format_datetime(datetime.fromtimestamp(int(seconds), tz=timezone.utc), usegmt=True)
+    return format_datetime(datetime.fromtimestamp(int(seconds), tz=UTC), usegmt=True)
 
 
 def _parse_date(value: str) -> float | None:
@@ -31,10 +29,8 @@ def _parse_date(value: str) -> float | None:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    if parsed is None:
-        return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()
 
 
@@ -88,9 +84,13 @@ def _coalesce(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def plan(method: str, headers: Mapping[str, str], *, etag: str, last_modified: float, size: int,
-         max_ranges: int = MAX_RANGES) -> Plan:
-    """Decide the answer to a GET or HEAD of a representation. ``etag`` is quoted."""
+def plan(
+    method: str, headers: Mapping[str, str], *, etag: str, last_modified: float, size: int, max_ranges: int
+) -> Plan:
+    """Decide the answer to a GET or HEAD of a representation. ``etag`` is quoted.
+
+    More than ``max_ranges`` ranges get the whole file: no amplification.
+    """
     if_none_match = headers.get("If-None-Match")
     if if_none_match is not None:
         if any(_weak_match(tag, etag) for tag in _etags(if_none_match)):

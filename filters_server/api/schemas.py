@@ -29,8 +29,7 @@ class LenientSchema(Schema):
     def _fold_key_case(self, data: Any, **_kwargs: Any) -> Any:
         if not isinstance(data, Mapping):
             return data  # marshmallow reports "Invalid input type"
-        names = {(field.data_key or name).lower(): field.data_key or name
-                 for name, field in self.load_fields.items()}
+        names = {(field.data_key or name).lower(): field.data_key or name for name, field in self.load_fields.items()}
         folded: dict[str, Any] = {}
         for key, value in data.items():
             canonical = names.get(key.lower()) if isinstance(key, str) else None
@@ -39,7 +38,7 @@ class LenientSchema(Schema):
         return folded
 
 
-class LenientEnum(fields.Field):
+class LenientEnum(fields.Field):  # type: ignore[type-arg]  # marshmallow 3 Field is generic only in its stubs
     """A string enum read from a case-insensitive name or an integer index."""
 
     def __init__(self, choices: Sequence[str], **kwargs: Any) -> None:
@@ -142,9 +141,10 @@ def flatten_errors(messages: Any, prefix: str = "") -> list[str]:
 def load_or_raise(schema: Schema, data: Any, what: str) -> dict[str, Any]:
     """Load ``data`` or raise ``ValueError`` with a message naming each bad field."""
     try:
-        return schema.load(data)
+        loaded: dict[str, Any] = schema.load(data)
     except ValidationError as exc:
         raise ValueError(f"invalid {what}: " + "; ".join(flatten_errors(exc.messages))) from None
+    return loaded
 
 
 IMAGE_INFO = ImageInfoSchema()

@@ -37,8 +37,14 @@ import aiohttp
 import numpy as np
 
 __all__ = [
-    "MediaStream", "ModalityBadId", "ModalityClient", "ModalityError", "ModalityNotFound",
-    "ModalityUnavailable", "PixelHashCheck", "verify_pixel_hash",
+    "MediaStream",
+    "ModalityBadId",
+    "ModalityClient",
+    "ModalityError",
+    "ModalityNotFound",
+    "ModalityUnavailable",
+    "PixelHashCheck",
+    "verify_pixel_hash",
 ]
 
 MAX_JSON_BYTES = 1 << 20  # an ImageInfo is ~2 KB; anything near this is not an ImageInfo
@@ -95,7 +101,7 @@ class MediaStream:
         try:
             async for chunk in self._response.content.iter_chunked(self._chunk_size):
                 yield chunk
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise ModalityUnavailable(f"image download failed: {exc!r}") from exc
 
 
@@ -108,9 +114,17 @@ class ModalityClient:
     whole, and media downloads per connect and per read (a large image may take longer overall).
     """
 
-    def __init__(self, base_url: str, *, user: str | None, password: str | None,
-                 verify_tls: bool = True, ca_file: str | None = None, timeout: float = 30.0,
-                 chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        user: str | None,
+        password: str | None,
+        verify_tls: bool = True,
+        ca_file: str | None = None,
+        timeout: float = 30.0,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._headers = {"Authorization": _basic(user, password or "")} if user is not None else {}
         self._verify_tls = verify_tls
@@ -126,7 +140,8 @@ class ModalityClient:
         if self._verify_tls and self._ca_file:
             # Reads the CA file: keep it off the event loop.
             tls = await asyncio.get_running_loop().run_in_executor(
-                None, lambda: ssl.create_default_context(cafile=self._ca_file))
+                None, lambda: ssl.create_default_context(cafile=self._ca_file)
+            )
         self._session = aiohttp.ClientSession(
             headers=self._headers,
             connector=aiohttp.TCPConnector(ssl=tls),
@@ -150,8 +165,7 @@ class ModalityClient:
 
     async def get_image_info(self, session_id: str, image_id: str) -> dict[str, Any]:
         """The image's ImageInfo as the Modality API sent it (raw camelCase JSON object)."""
-        path = (f"/acquisition/{_segment(session_id, 'session id')}"
-                f"/images/{_segment(image_id, 'image id')}")
+        path = f"/acquisition/{_segment(session_id, 'session id')}/images/{_segment(image_id, 'image id')}"
         return await self._get_json(path, "session or image")
 
     async def session_active(self, session_id: str) -> bool:
@@ -170,23 +184,27 @@ class ModalityClient:
         ``ModalityNotFound``/``ModalityUnavailable`` comes from ``async with`` itself; read
         errors come from the iteration. The connection is released when the block exits.
         """
-        path = (f"/acquisition/{_segment(session_id, 'session id')}"
-                f"/images/{_segment(image_id, 'image id')}/media")
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self._timeout,
-                                        sock_read=self._timeout)
+        path = f"/acquisition/{_segment(session_id, 'session id')}/images/{_segment(image_id, 'image id')}/media"
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self._timeout, sock_read=self._timeout)
         async with self._request(path, timeout=timeout, accept="image/png") as response:
             await self._check_status(response, "session or image")
             if _media_type(response) != "image/png":
                 raise ModalityUnavailable(
-                    f"media has content type {response.headers.get('Content-Type')!r}, "
-                    "expected image/png", status=response.status)
+                    f"media has content type {response.headers.get('Content-Type')!r}, expected image/png",
+                    status=response.status,
+                )
             yield MediaStream(response, self._chunk_size)
 
     # Plumbing ----------------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def _request(self, path: str, *, timeout: aiohttp.ClientTimeout | None = None,
-                       accept: str) -> AsyncIterator[aiohttp.ClientResponse]:
+    async def _request(
+        self,
+        path: str,
+        *,
+        timeout: aiohttp.ClientTimeout | None = None,  # noqa: ASYNC109 - aiohttp's own per-request timeout
+        accept: str,
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
         if self._session is None:
             raise RuntimeError("ModalityClient.start() has not been called")
         url = self.base_url + path
@@ -195,7 +213,7 @@ class ModalityClient:
             kwargs["timeout"] = timeout
         try:
             response = await self._session.get(url, **kwargs)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise ModalityUnavailable(f"GET {url} failed: {exc!r}") from exc
         try:
             yield response
@@ -211,8 +229,7 @@ class ModalityClient:
         if status == 404:
             raise ModalityNotFound(f"{what} not found ({response.url.path})")
         if status in (401, 403):
-            raise ModalityUnavailable("the Modality API rejected the configured credentials",
-                                      status=status)
+            raise ModalityUnavailable("the Modality API rejected the configured credentials", status=status)
         raise ModalityUnavailable(f"unexpected HTTP {status} from {response.url}", status=status)
 
     async def _get_json(self, path: str, what: str) -> dict[str, Any]:
@@ -220,16 +237,14 @@ class ModalityClient:
             await self._check_status(response, what)
             media_type = _media_type(response)
             if not (media_type in ("application/json", "text/json") or media_type.endswith("+json")):
-                raise ModalityUnavailable(f"expected JSON, got content type {media_type!r}",
-                                          status=response.status)
+                raise ModalityUnavailable(f"expected JSON, got content type {media_type!r}", status=response.status)
             body = bytearray()
             try:
                 async for chunk in response.content.iter_chunked(DEFAULT_CHUNK_SIZE):
                     body += chunk
                     if len(body) > MAX_JSON_BYTES:
-                        raise ModalityUnavailable("JSON answer is implausibly large",
-                                                  status=response.status)
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                        raise ModalityUnavailable("JSON answer is implausibly large", status=response.status)
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 raise ModalityUnavailable(f"reading {path} failed: {exc!r}") from exc
         try:
             value = json.loads(body)

@@ -1,30 +1,85 @@
 """The lifetime-aware resource index: "does this id exist for this user, until when".
 
-On a private backend (memory, local disk) this process is the only writer, so
-the in-memory map is authoritative once loaded at start. On a shared backend
-(S3) the backend is the source of truth: every lookup reads the metadata
-through, so a replica never serves what another has deleted (invariant 3).
-Expired resources are invisible at once and removed by :class:`Sweeper`.
+On a private backend (memory, local disk) this process is the only writer, so the in-memory
+map is authoritative once loaded at start. On a shared backend (S3) the backend is the source
+of truth: every lookup reads the metadata through, so a replica never serves what another has
+deleted. Expired resources are invisible at once and removed by
+:class:`filters_server.core.sweeper.Sweeper`. The order of writes and deletes is the one
+docs/architecture.md ("Storage invariants") describes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
-from backends import ObjectNotFound, Storage, StorageUnavailable
-
-from .resources import (EXPIRY, IMAGES, META_NAME, Resource, expiry_key, meta_key, parse_expiry_key,
-                        resource_prefix)
+from backends import ObjectInfo, ObjectNotFound, Storage
+from filters_server.core.errors import ResourceNotFound
+from filters_server.core.layout import (
+    EXPIRY,
+    IMAGES,
+    META_NAME,
+    expiry_key,
+    media_key,
+    meta_key,
+    parse_expiry_key,
+    resource_prefix,
+)
+from filters_server.core.pngcheck import PngInfo
+from filters_server.core.resource import Resource, new_id
 
 Clock = Callable[[], float]
 log = logging.getLogger(__name__)
 _LOAD_CONCURRENCY = 16
 
 
-class ResourceNotFound(LookupError):
-    """Unknown, expired, or someone else's: all look the same (invariant 5)."""
+@dataclasses.dataclass(frozen=True)
+class StoredMedia:
+    """A validated 16-bit grayscale PNG, completely written to storage."""
+
+    png: PngInfo
+    stored: ObjectInfo
+
+
+@dataclasses.dataclass
+class Reservation:
+    """An id whose expiry marker is written; the media goes to ``media_key``, then :meth:`commit`."""
+
+    index: ResourceIndex
+    id: str
+    owner: str
+    created_on: float
+    expires: float
+    committed: Resource | None = None
+
+    @property
+    def media_key(self) -> str:
+        return media_key(self.id)
+
+    async def commit(
+        self, image_info: dict[str, Any], media: StoredMedia, modality_session: dict[str, str] | None = None
+    ) -> Resource:
+        """Write the metadata (the last object of a resource): from now on it exists."""
+        resource = Resource(
+            id=self.id,
+            owner=self.owner,
+            created_on=self.created_on,
+            expires=self.expires,
+            image_info=image_info,
+            media_type="image/png",
+            media_size=media.stored.size,
+            media_etag=media.stored.etag,
+            width=media.png.width,
+            height=media.png.height,
+            modality_session=modality_session,
+        )
+        await self.index.commit(resource)
+        self.committed = resource
+        return resource
 
 
 class ResourceIndex:
@@ -55,9 +110,24 @@ class ResourceIndex:
         await asyncio.gather(*(load_one(key) for key in keys))
         return len(self._cache)
 
-    async def reserve(self, resource_id: str, expires: float) -> None:
-        """Write the expiry marker first, so even a crashed upload's bytes get swept."""
-        await self.storage.put_bytes(expiry_key(expires, resource_id), b"")
+    @contextlib.asynccontextmanager
+    async def reservation(self, owner: str, ttl_seconds: float) -> AsyncIterator[Reservation]:
+        """Reserve a new id for ``owner``: expiry marker first, so even a crashed upload's bytes get swept.
+
+        The body stores the media under ``slot.media_key`` and calls ``slot.commit(...)``. If it
+        raises (or is cancelled), or leaves without committing, everything of the attempt is
+        removed before the exception goes on.
+        """
+        created_on = self.clock()
+        slot = Reservation(self, new_id(), owner, created_on, created_on + ttl_seconds)
+        await self.storage.put_bytes(expiry_key(slot.expires, slot.id), b"")
+        try:
+            yield slot
+        except BaseException:
+            await asyncio.shield(self.discard(slot.id, slot.expires))
+            raise
+        if slot.committed is None:
+            await asyncio.shield(self.discard(slot.id, slot.expires))
 
     async def commit(self, resource: Resource) -> None:
         """Make a resource visible: its metadata is the last object written."""
@@ -65,6 +135,7 @@ class ResourceIndex:
         self._cache[resource.id] = resource
 
     async def get(self, owner: str, resource_id: str) -> Resource:
+        """The owner's live resource, or :class:`ResourceNotFound` (unknown, expired, foreign alike)."""
         resource = self._cache.get(resource_id)
         if self.storage.shared:
             try:
@@ -73,8 +144,15 @@ class ResourceIndex:
                 self._cache.pop(resource_id, None)
                 resource = None
         if resource is None or resource.owner != owner or resource.expired(self.clock()):
-            raise ResourceNotFound(resource_id)
+            raise ResourceNotFound()
         return resource
+
+    async def exists(self, resource: Resource) -> bool:
+        try:
+            await self.get(resource.owner, resource.id)
+        except ResourceNotFound:
+            return False
+        return True
 
     async def remove(self, resource: Resource) -> None:
         """Remove a resource's metadata first (invisible at once), then everything else."""
@@ -91,8 +169,8 @@ class ResourceIndex:
     async def sweep(self, batch: int = 1000) -> int:
         """Remove every resource whose expiry has passed; return how many.
 
-        Works in batches so memory stays bounded however much is due; with
-        several replicas sweeping at once, deletes are idempotent.
+        Works in batches so memory stays bounded however much is due; with several replicas
+        sweeping at once, deletes are idempotent.
         """
         now = self.clock()
         removed = 0
@@ -108,32 +186,3 @@ class ResourceIndex:
             removed += len(due)
             if len(due) < batch:
                 return removed
-
-
-class Sweeper:
-    """Runs :meth:`ResourceIndex.sweep` every ``interval`` seconds until cancelled."""
-
-    def __init__(self, index: ResourceIndex, interval: float,
-                 on_swept: Callable[[int], object] | None = None) -> None:
-        self.index = index
-        self.interval = interval
-        self.on_swept = on_swept
-        self.removed_total = 0
-
-    async def run(self) -> None:
-        while True:
-            try:
-                removed = await self.index.sweep()
-            except asyncio.CancelledError:
-                raise
-            except StorageUnavailable as exc:  # an outage: one line per attempt, no traceback
-                log.warning("sweep skipped, storage unavailable: %s", exc)
-            except Exception:  # keep sweeping after anything else, loudly
-                log.exception("sweep failed")
-            else:
-                self.removed_total += removed
-                if removed:
-                    log.info("swept %d expired resources", removed)
-                    if self.on_swept is not None:
-                        self.on_swept(removed)
-            await asyncio.sleep(self.interval)

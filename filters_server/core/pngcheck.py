@@ -14,12 +14,18 @@ inflates, which is where nearly all the time goes.
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
+from typing import cast
+
+from filters_server.core.errors import DomainError
 
 try:  # zlib-ng inflates ~4x and CRCs ~8x faster than the stdlib's zlib, same API and streams
     from zlib_ng import zlib_ng as zlib
 except ImportError:  # pragma: no cover - the stdlib module is the fallback
-    import zlib  # type: ignore[no-redef]
-from dataclasses import dataclass
+    import zlib  # type: ignore[no-redef]  # same API as zlib_ng; only one of the two is bound
+
+# zlib_ng's stub declares ``error`` as an exception instance; at run time it is the class.
+ZlibError = cast("type[Exception]", zlib.error)
 
 __all__ = [
     "ImageTooLarge",
@@ -31,10 +37,10 @@ __all__ = [
 ]
 
 
-class PngRejected(ValueError):
-    """The upload is not acceptable; ``status`` is the HTTP status the server answers with."""
+class PngRejected(DomainError, ValueError):
+    """The bytes are not an acceptable image; ``kind`` says why (the API maps each kind to an answer)."""
 
-    status: int = 400
+    kind: str = "corrupt"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -44,19 +50,19 @@ class PngRejected(ValueError):
 class InvalidPng(PngRejected):
     """Corrupt, truncated or unrecognisable data."""
 
-    status = 400
+    kind = "corrupt"
 
 
 class UnsupportedImage(PngRejected):
     """A recognisable image, but not a 16-bit grayscale PNG."""
 
-    status = 415
+    kind = "unsupported"
 
 
 class ImageTooLarge(PngRejected):
     """The IHDR announces more pixels than the server accepts."""
 
-    status = 413
+    kind = "too_large"
 
 
 @dataclass(frozen=True)
@@ -363,14 +369,10 @@ class PngValidator:
         if depth not in _BIT_DEPTHS.get(ctype, ()):
             raise InvalidPng(f"invalid IHDR: bit depth {depth} with colour type {ctype}")
         if compression != 0 or filter_method != 0 or interlace not in (0, 1):
-            raise InvalidPng(
-                f"invalid IHDR: compression {compression}, filter {filter_method}, interlace {interlace}"
-            )
+            raise InvalidPng(f"invalid IHDR: compression {compression}, filter {filter_method}, interlace {interlace}")
         self._info = PngInfo(width, height, depth, ctype, bool(interlace))
         if depth != 16 or ctype != 0:
-            raise UnsupportedImage(
-                f"PNG is {depth}-bit {_COLOR_NAMES[ctype]}; a 16-bit grayscale PNG is required"
-            )
+            raise UnsupportedImage(f"PNG is {depth}-bit {_COLOR_NAMES[ctype]}; a 16-bit grayscale PNG is required")
         if width * height > self._max_pixels:
             raise ImageTooLarge(
                 f"image is {width}x{height} = {width * height} pixels; at most {self._max_pixels} are accepted"
@@ -403,6 +405,11 @@ def _scanline_runs(width: int, height: int, interlaced: bool) -> list[tuple[int,
     return runs
 
 
+def _ended(decompressor: zlib._Decompress) -> bool:
+    """``decompressor.eof``, read through a call: it changes as data is fed, which a type checker cannot see."""
+    return decompressor.eof
+
+
 class _IdatInflater:
     """Inflates the IDAT stream in bounded pieces, checks each scanline's filter type byte and
     that the stream inflates to exactly the size the IHDR implies; keeps no pixel data."""
@@ -421,7 +428,7 @@ class _IdatInflater:
     def feed(self, data: memoryview) -> None:
         decompressor = self._decompressor
         for start in range(0, len(data), _IN_PIECE):
-            if decompressor.eof:
+            if _ended(decompressor):
                 raise InvalidPng("IDAT data continues after the end of the zlib stream")
             pending: bytes | memoryview = data[start : start + _IN_PIECE]
             while True:
@@ -429,11 +436,11 @@ class _IdatInflater:
                 limit = min(_OUT_PIECE, self._expected - self._produced + 1)
                 try:
                     out = decompressor.decompress(pending, limit)
-                except zlib.error as exc:
+                except ZlibError as exc:
                     raise InvalidPng(f"IDAT zlib stream is corrupt: {exc}") from None
                 if out:
                     self._scan(out)
-                if decompressor.eof:
+                if _ended(decompressor):
                     self._check_complete()
                     break
                 # A full output piece may leave output pending inside zlib even when all
@@ -454,9 +461,7 @@ class _IdatInflater:
         if self._decompressor.unused_data:
             raise InvalidPng("IDAT data continues after the end of the zlib stream")
         if self._produced != self._expected:
-            raise InvalidPng(
-                f"IDAT inflates to {self._produced} bytes; the IHDR implies {self._expected}"
-            )
+            raise InvalidPng(f"IDAT inflates to {self._produced} bytes; the IHDR implies {self._expected}")
 
     def _scan(self, out: bytes) -> None:
         self._produced += len(out)
@@ -471,9 +476,7 @@ class _IdatInflater:
             filter_bytes = out[offset : offset + (rows - 1) * stride + 1 : stride]
             if filter_bytes.translate(None, _VALID_FILTER_TYPES):
                 index = next(i for i, b in enumerate(filter_bytes) if b > 4)
-                raise InvalidPng(
-                    f"scanline {self._rows_done + index} has invalid filter type {filter_bytes[index]}"
-                )
+                raise InvalidPng(f"scanline {self._rows_done + index} has invalid filter type {filter_bytes[index]}")
             offset += rows * stride
             self._rows_done += rows
             self._rows_left -= rows

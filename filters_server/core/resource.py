@@ -1,11 +1,6 @@
-"""What an image resource is, and where its objects live in storage.
+"""What an image resource is: its metadata, its id, and how it is represented to clients.
 
-Every object a resource owns lives under ``images/<id>/`` (invariant 4), so
-removing a resource is one prefix delete on every backend. Beside that, one
-empty marker ``expiry/<expires, ms, 15 digits>/<id>`` is written *before* any
-of the resource's bytes: the sweeper scans that time-ordered key space up to
-"now" and never lists the whole store, and garbage from a crashed upload (media
-without metadata) is swept at its expiry like anything else.
+Where its objects live in storage is :mod:`filters_server.core.layout`.
 """
 
 from __future__ import annotations
@@ -14,40 +9,8 @@ import dataclasses
 import functools
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
-
-IMAGES = "images/"
-EXPIRY = "expiry/"
-META_NAME = "meta.json"
-MEDIA_NAME = "media"
-RESULTS = "results/"
-
-
-def resource_prefix(resource_id: str) -> str:
-    return f"{IMAGES}{resource_id}/"
-
-
-def media_key(resource_id: str) -> str:
-    return f"{IMAGES}{resource_id}/{MEDIA_NAME}"
-
-
-def meta_key(resource_id: str) -> str:
-    return f"{IMAGES}{resource_id}/{META_NAME}"
-
-
-def result_key(resource_id: str, name: str) -> str:
-    return f"{IMAGES}{resource_id}/{RESULTS}{name}"
-
-
-def expiry_key(expires: float, resource_id: str) -> str:
-    return f"{EXPIRY}{int(expires * 1000):015d}/{resource_id}"
-
-
-def parse_expiry_key(key: str) -> tuple[float, str]:
-    """``expiry/000001700000000000/<id>`` -> (expires seconds, id)."""
-    _, stamp, resource_id = key.split("/", 2)
-    return int(stamp) / 1000, resource_id
 
 
 def new_id() -> str:
@@ -67,7 +30,7 @@ def parse_id(text: str) -> str | None:
 @functools.lru_cache(maxsize=8192)  # every GET formats the same two instants again
 def format_timestamp(seconds: float) -> str:
     """ISO 8601 UTC with milliseconds and ``Z``, as the vendor service writes them."""
-    moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    moment = datetime.fromtimestamp(seconds, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
@@ -97,7 +60,8 @@ class Resource:
 
     @property
     def binned(self) -> bool:
-        return self.image_info.get("acquisitionInfo", {}).get("binning") == "Binned2x2"
+        binning: object = self.image_info.get("acquisitionInfo", {}).get("binning")
+        return binning == "Binned2x2"
 
     def expired(self, now: float) -> bool:
         return now >= self.expires

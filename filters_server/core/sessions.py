@@ -17,10 +17,10 @@ import asyncio
 import enum
 import logging
 
-from .index import Clock, ResourceIndex
-from .modality import ModalityBadId, ModalityClient, ModalityError
-from .problems import Problem
-from .resources import Resource
+from filters_server.clients.modality import ModalityBadId, ModalityClient, ModalityError
+from filters_server.core.errors import SessionEnded
+from filters_server.core.index import Clock, ResourceIndex
+from filters_server.core.resource import Resource
 
 log = logging.getLogger(__name__)
 _PRUNE_AT = 4096  # cache entries before expired ones are dropped
@@ -79,7 +79,7 @@ class SessionWatch:
 
 
 async def ensure_session_active(index: ResourceIndex, watch: SessionWatch | None, resource: Resource) -> None:
-    """Raise 410 (and remove the resource) if its Modality session has ended; else return.
+    """Raise :class:`SessionEnded` (and remove the resource) if its Modality session has ended.
 
     Resources without a session pass. Without a configured Modality API the session cannot be
     checked, so the resource is served until it expires (as when the API is unreachable).
@@ -89,5 +89,4 @@ async def ensure_session_active(index: ResourceIndex, watch: SessionWatch | None
     state = await watch.state(resource.modality_session["sessionId"])
     if state is SessionState.ENDED:
         await asyncio.shield(index.remove(resource))
-        raise Problem(410, "The modality session of this image resource has ended; "
-                           "the resource has been removed.", title="Modality session ended")
+        raise SessionEnded("The modality session of this image resource has ended; the resource has been removed.")

@@ -3,7 +3,7 @@
 Threads, not processes: OpenCV and numpy release the GIL in their kernels, and
 a thread shares the decoded image without pickling megabytes. At most
 ``workers`` jobs run and ``queue_depth`` wait; one more is refused at once
-(:class:`PoolSaturated`, answered 503 with ``Retry-After``) instead of queueing
+(:class:`~filters_server.core.errors.PoolFull`, answered 503 with ``Retry-After``) instead of queueing
 without bound, as imgproxy's workers and queue semaphores do.
 """
 
@@ -15,11 +15,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from filters_server.core.errors import PoolFull
+
 T = TypeVar("T")
-
-
-class PoolSaturated(RuntimeError):
-    """Every worker is busy and the queue is full."""
 
 
 class WorkerPool:
@@ -40,7 +38,7 @@ class WorkerPool:
 
     async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self.in_flight >= self.capacity:
-            raise PoolSaturated(f"{self.workers} workers busy and {self.capacity - self.workers} jobs waiting")
+            raise PoolFull()
         self.in_flight += 1
         try:
             loop = asyncio.get_running_loop()

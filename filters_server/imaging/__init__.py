@@ -4,14 +4,15 @@ No aiohttp and no asyncio here: the server calls ``run_filter`` (or the pieces) 
 worker thread. See docs/filters.md for what each filter computes.
 """
 
-from .codecs import OUTPUT_TYPES, decode_png16, encode
-from .filters import FILTER_NAMES, ae, filter_image, run_filter, select, supreme, unmap
-from .lut import DegenerateLut, Lut, check_lut
-from .params import AE_TASKS, SELECT_MODES, SUPREME_TASKS
+from filters_server.imaging.codecs import OUTPUT_FORMATS, OUTPUT_TYPES, decode_png16, encode
+from filters_server.imaging.filters import FILTER_NAMES, ae, filter_image, run_filter, select, supreme, unmap
+from filters_server.imaging.lut import DegenerateLut, Lut, check_lut
+from filters_server.imaging.params import AE_TASKS, SELECT_MODES, SUPREME_TASKS
 
 __all__ = [
     "AE_TASKS",
     "FILTER_NAMES",
+    "OUTPUT_FORMATS",
     "OUTPUT_TYPES",
     "SELECT_MODES",
     "SUPREME_TASKS",

@@ -14,7 +14,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
-OUTPUT_TYPES: tuple[str, ...] = ("image/png", "image/tiff", "image/jpeg", "image/gif")
+# The one list of output formats: media type -> file extension, in the server's order of preference.
+OUTPUT_FORMATS: dict[str, str] = {"image/png": "png", "image/tiff": "tiff", "image/jpeg": "jpg", "image/gif": "gif"}
+OUTPUT_TYPES: tuple[str, ...] = tuple(OUTPUT_FORMATS)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # zlib level 1 + Huffman-only (no LZ77 matching): noisy 16-bit X-ray data gains little from

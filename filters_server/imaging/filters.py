@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from . import params as P
-from .codecs import decode_png16, encode
-from .lut import Lut, check_lut, unmap_image
-from .pipeline import apply
+from filters_server.imaging import params as P
+from filters_server.imaging.codecs import decode_png16, encode
+from filters_server.imaging.lut import Lut, check_lut, unmap_image
+from filters_server.imaging.pipeline import apply
 
 
 def _check_image(image: np.ndarray) -> None:
@@ -26,12 +26,13 @@ def _choice(value: str, allowed: tuple[str, ...], field: str) -> str:
     return value
 
 
-def _strength(sharpness: float) -> float:
+def _strength(sharpness: object) -> float:
+    """Checked again here because the pure functions are also called directly (bench, scripts)."""
     if (
         isinstance(sharpness, bool)
         or not isinstance(sharpness, numbers.Real)
-        or not math.isfinite(sharpness)
-        or not 0.0 <= sharpness <= 100.0
+        or not math.isfinite(float(sharpness))
+        or not 0.0 <= float(sharpness) <= 100.0
     ):
         raise ValueError(f"sharpness must be a number in [0, 100]; got {sharpness!r}")
     return float(sharpness) / 100.0
@@ -80,7 +81,16 @@ def ae(
     return _task_filter(P.AE_PROFILES, P.AE_TASKS, image, lut, binned, task, sharpness, pitch_mm)
 
 
-def _task_filter(profiles, tasks, image, lut, binned, task, sharpness, pitch_mm):  # type: ignore[no-untyped-def]
+def _task_filter(
+    profiles: Mapping[str, P.Profile],
+    tasks: tuple[str, ...],
+    image: np.ndarray,
+    lut: Lut,
+    binned: bool,
+    task: str,
+    sharpness: float,
+    pitch_mm: float | None,
+) -> np.ndarray:
     profile = profiles[_choice(task, tasks, "task")]
     strength = _strength(sharpness)
     _check_image(image)
@@ -109,8 +119,9 @@ def run_filter(
     image data or parameters; both are client errors.
     """
     check_lut(lut)
-    return filter_image(name, decode_png16(png), lut, binned=binned, params=params, media_type=media_type,
-                        pitch_mm=pitch_mm)
+    return filter_image(
+        name, decode_png16(png), lut, binned=binned, params=params, media_type=media_type, pitch_mm=pitch_mm
+    )
 
 
 def filter_image(

@@ -63,8 +63,7 @@ def check_lut(lut: Lut) -> None:
         )
     if not 2 <= lut.total_grays <= U16_MAX + 1:
         raise DegenerateLut(
-            f"lutInfo.totalGrays must be in [2, 65536] (got {lut.total_grays}): "
-            "unmapped values must fit a 16-bit image"
+            f"lutInfo.totalGrays must be in [2, 65536] (got {lut.total_grays}): unmapped values must fit a 16-bit image"
         )
     if _code(lut.offset) == _code(lut.slope + lut.offset):
         raise DegenerateLut(

@@ -12,7 +12,7 @@ import math
 import cv2
 import numpy as np
 
-from .lut import Lut, U16_MAX
+from filters_server.imaging.lut import U16_MAX, Lut
 
 # The Modality API's example LUT: gamma 2.3, full 16-bit slope, inverted 12-bit range.
 EXAMPLE_LUT = Lut(gamma=2.3, slope=65535.0, offset=0.0, total_grays=4096, minimum_gray=3612, maximum_gray=418)
@@ -62,7 +62,7 @@ def flat(shape: tuple[int, int], level: float) -> np.ndarray:
 
 def step_edge(shape: tuple[int, int], lo: float, hi: float, blur_px: float = 0.0) -> np.ndarray:
     """Vertical edge at the centre column: ``lo`` left, ``hi`` right, Gaussian-blurred."""
-    h, w = shape
+    _h, w = shape
     d = np.arange(w) - (w - 1) / 2.0
     row = _edge_profile(d, blur_px)
     return np.broadcast_to(lo + (hi - lo) * row, shape).copy()
@@ -94,7 +94,7 @@ def edge_distance(shape: tuple[int, int], angle_deg: float) -> np.ndarray:
 
 def bars(shape: tuple[int, int], period_px: float, lo: float, hi: float) -> np.ndarray:
     """Vertical square-wave bars of the given period."""
-    h, w = shape
+    _h, w = shape
     wave = ((np.arange(w) % period_px) < period_px / 2).astype(np.float64)
     return np.broadcast_to(lo + (hi - lo) * wave, shape).copy()
 
@@ -114,8 +114,8 @@ def dental_scene(shape: tuple[int, int] = (1708, 2400), pitch_mm: float = 0.015,
     scene[r < 0.12 * hmm] = 0.0  # direct exposure: saturated black
 
     # Bone with trabecular texture: band-pass noise at ~0.3-1 mm.
-    tex = rng.standard_normal((max(2, h // 8), max(2, w // 8))).astype(np.float32)
-    tex = cv2.resize(tex, (w, h), interpolation=cv2.INTER_CUBIC)
+    coarse = rng.standard_normal((max(2, h // 8), max(2, w // 8))).astype(np.float32)
+    tex: np.ndarray = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
     tex = cv2.GaussianBlur(tex, (0, 0), 0.15 / pitch_mm) - cv2.GaussianBlur(tex, (0, 0), 0.6 / pitch_mm)
     tex *= 0.05 / max(float(tex.std()), 1e-6)
     bone = (r > 0.55 * hmm).astype(np.float32)

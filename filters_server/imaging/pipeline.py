@@ -14,8 +14,8 @@ import math
 import cv2
 import numpy as np
 
-from . import params as P
-from .lut import Lut, linearise, remap
+from filters_server.imaging import params as P
+from filters_server.imaging.lut import Lut, linearise, remap
 
 _MIN_LEVEL_SIDE = 4  # a pyramid level smaller than this carries no band worth sharpening
 _NOISE_STRIP_ROWS = 32  # noise is estimated on horizontal strips of this height ...
@@ -33,7 +33,7 @@ def estimate_noise(x: np.ndarray, pitch_mm: float) -> float:
     while costing a fraction of a full-image pass.
     """
     sigma = P.NOISE_SIGMA_MM / pitch_mm
-    border = int(math.ceil(2 * sigma))
+    border = math.ceil(2 * sigma)
     h, w = x.shape
     rows = min(h, max(_NOISE_STRIP_ROWS, 2 * border + 8))
     n_strips = max(1, min(h // rows, _NOISE_TARGET_PIXELS // (rows * w)))
@@ -71,7 +71,7 @@ def level_gains(gains: tuple[float, ...], pitch_mm: float, max_levels: int = 16)
     band get 0. Trailing zero levels are dropped.
     """
     bands = np.arange(len(gains) + 1, dtype=np.float64)
-    table = np.array(list(gains) + [0.0])
+    table = np.array([*list(gains), 0.0])
     out = []
     for k in range(max_levels):
         index = math.log2(pitch_mm * 2**k / P.BAND_BASE_MM)
@@ -89,7 +89,7 @@ def _shape_band(band: np.ndarray, threshold: float, profile: P.Profile, scratch:
     """
     np.abs(band, out=scratch)
     if threshold > 0.0:
-        cv2.subtract(scratch, threshold, dst=scratch)
+        cv2.subtract(scratch, threshold, dst=scratch)  # type: ignore[call-overload]  # OpenCV takes a scalar; its stubs omit it
     # Soft threshold floor: a tiny positive, not 0, because cv2.pow is ~20x slower on zeros
     # (and on negatives, hence |b| here and the sign restored below).
     np.maximum(scratch, _TINY, out=scratch)

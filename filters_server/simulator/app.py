@@ -34,7 +34,7 @@ import numpy as np
 from aiohttp import web
 
 from . import imaging, wire
-from .state import Exposure, Simulator, SimulatorError
+from .state import Exposure, ImageRecord, Simulator, SimulatorError
 
 __all__ = ["DEFAULT_BASE_PATH", "SIMULATOR", "create_app"]
 
@@ -45,14 +45,20 @@ SIMULATOR = web.AppKey("simulator", Simulator)
 _BASE_PATH = web.AppKey("base_path", str)
 _USERS = web.AppKey("users", dict)
 _EXECUTOR = web.AppKey("executor", concurrent.futures.Executor)
-_AUTO_EXPOSE = web.AppKey("auto_expose", object)  # float seconds or None
-_TASKS = web.AppKey("tasks", set)
+_AUTO_EXPOSE: web.AppKey[float | None] = web.AppKey("auto_expose")  # seconds, or None: never
+_TASKS: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("tasks")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def create_app(users: dict[str, str], *, seed: int = 0, base_path: str = DEFAULT_BASE_PATH,
-               auto_expose: float | None = None, hash_alg: str = "SHA256") -> web.Application:
+def create_app(
+    users: dict[str, str],
+    *,
+    seed: int = 0,
+    base_path: str = DEFAULT_BASE_PATH,
+    auto_expose: float | None = None,
+    hash_alg: str = "SHA256",
+) -> web.Application:
     """Build the simulator application.
 
     ``users`` maps user name to password for Basic auth. ``seed`` fixes ids and pixels.
@@ -96,6 +102,7 @@ def create_app(users: dict[str, str], *, seed: int = 0, base_path: str = DEFAULT
 
 # Lifetimes ---------------------------------------------------------------------------------
 
+
 async def _executor_ctx(app: web.Application) -> AsyncIterator[None]:
     # One worker: image synthesis is CPU-bound and must not starve the event loop's core.
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sim-pixels") as pool:
@@ -104,7 +111,8 @@ async def _executor_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _cancel_tasks(app: web.Application) -> None:
-    tasks = list(app[_TASKS])
+    pending = app[_TASKS]
+    tasks = list(pending)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -112,11 +120,10 @@ async def _cancel_tasks(app: web.Application) -> None:
 
 # Middlewares -------------------------------------------------------------------------------
 
-def _problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None
-             ) -> web.Response:
+
+def _problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> web.Response:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    return web.json_response(body, status=status, headers=headers,
-                             content_type="application/problem+json")
+    return web.json_response(body, status=status, headers=headers, content_type="application/problem+json")
 
 
 @web.middleware
@@ -128,9 +135,12 @@ async def _problem_middleware(request: web.Request, handler: Handler) -> web.Str
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return _problem(exc.status, exc.reason, exc.text or exc.reason,
-                        headers={k: v for k, v in exc.headers.items()
-                                 if k.lower() in ("www-authenticate", "allow")})
+        return _problem(
+            exc.status,
+            exc.reason,
+            exc.text or exc.reason,
+            headers={k: v for k, v in exc.headers.items() if k.lower() in ("www-authenticate", "allow")},
+        )
 
 
 @web.middleware
@@ -139,8 +149,9 @@ async def _auth_middleware(request: web.Request, handler: Handler) -> web.Stream
     if request.path.rstrip("/") == base:  # the availability probe answers without credentials
         return await handler(request)
     if not _authorised(request.headers.get("Authorization", ""), request.app[_USERS]):
-        raise web.HTTPUnauthorized(text="valid Basic credentials required",
-                                   headers={"WWW-Authenticate": f'Basic realm="{REALM}"'})
+        raise web.HTTPUnauthorized(
+            text="valid Basic credentials required", headers={"WWW-Authenticate": f'Basic realm="{REALM}"'}
+        )
     return await handler(request)
 
 
@@ -160,6 +171,7 @@ def _authorised(header: str, users: dict[str, str]) -> bool:
 
 # Helpers -----------------------------------------------------------------------------------
 
+
 def _sim(request: web.Request) -> Simulator:
     return request.app[SIMULATOR]
 
@@ -176,6 +188,7 @@ async def _json_body(request: web.Request) -> Any:
 
 
 # Handlers ----------------------------------------------------------------------------------
+
 
 async def _root(request: web.Request) -> web.Response:
     return web.json_response({"name": "DSIO Modality API simulator", "version": "1.0"})
@@ -216,8 +229,7 @@ async def _get_session(request: web.Request) -> web.Response:
 
 
 async def _update_session(request: web.Request) -> web.Response:
-    session = _sim(request).update_session(request.match_info["sessionId"],
-                                           await _json_body(request))
+    session = _sim(request).update_session(request.match_info["sessionId"], await _json_body(request))
     return web.json_response(wire.session_json(session))
 
 
@@ -254,23 +266,20 @@ async def _expose(request: web.Request) -> web.Response:
     record = await _run_exposure(request.app, sim.begin_exposure(session_id))
     if record is None:
         raise web.HTTPNotFound(text=f"session {session_id!r} was deleted during the exposure")
-    return web.json_response(
-        wire.image_info(sim, sim.session(session_id), record, _base_url(request)), status=201)
+    return web.json_response(wire.image_info(sim, sim.session(session_id), record, _base_url(request)), status=201)
 
 
 async def _images(request: web.Request) -> web.Response:
     sim, base = _sim(request), _base_url(request)
     session = sim.session(request.match_info["sessionId"])
-    return web.json_response([wire.image_info(sim, session, img, base)
-                              for img in session.images.values()])
+    return web.json_response([wire.image_info(sim, session, img, base) for img in session.images.values()])
 
 
 async def _image(request: web.Request) -> web.Response:
     sim = _sim(request)
     session_id, image_id = request.match_info["sessionId"], request.match_info["imageId"]
     record = sim.image(session_id, image_id)
-    return web.json_response(
-        wire.image_info(sim, sim.session(session_id), record, _base_url(request)))
+    return web.json_response(wire.image_info(sim, sim.session(session_id), record, _base_url(request)))
 
 
 async def _media(request: web.Request) -> web.Response:
@@ -285,6 +294,7 @@ async def _preview(request: web.Request) -> web.Response:
 
 # Exposures ---------------------------------------------------------------------------------
 
+
 async def _auto_expose(app: web.Application, session_id: str, delay: float) -> None:
     await asyncio.sleep(delay)
     session = app[SIMULATOR].sessions.get(session_id)
@@ -293,7 +303,7 @@ async def _auto_expose(app: web.Application, session_id: str, delay: float) -> N
     await _run_exposure(app, app[SIMULATOR].begin_exposure(session_id))
 
 
-async def _run_exposure(app: web.Application, exposure: Exposure):  # -> ImageRecord | None
+async def _run_exposure(app: web.Application, exposure: Exposure) -> ImageRecord | None:
     sim = app[SIMULATOR]
     loop = asyncio.get_running_loop()
     try:
@@ -307,9 +317,13 @@ async def _run_exposure(app: web.Application, exposure: Exposure):  # -> ImageRe
 def _develop(exposure: Exposure, hash_alg: str) -> dict[str, Any]:
     """Worker thread: synthesise, encode and hash one image (all the CPU work of an exposure)."""
     settings = exposure.settings
-    image = imaging.render(exposure.device.sensor, binned=settings.binning == "Binned2x2",
-                           rotation=settings.rotation, apply_map=settings.apply_lut,
-                           seed=exposure.seed)
+    image = imaging.render(
+        exposure.device.sensor,
+        binned=settings.binning == "Binned2x2",
+        rotation=settings.rotation,
+        apply_map=settings.apply_lut,
+        seed=exposure.seed,
+    )
     height, width = image.pixels.shape
     return {
         "width": width,

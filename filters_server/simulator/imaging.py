@@ -24,8 +24,15 @@ from .phantom import MAX_RAW, SceneOptions, synthesize_raw
 from .sensors import SensorModel
 
 __all__ = [
-    "Lut", "RenderedImage", "apply_lut", "dynamic_lut", "encode_png16", "encode_preview",
-    "pixel_hash", "render", "rotate",
+    "Lut",
+    "RenderedImage",
+    "apply_lut",
+    "dynamic_lut",
+    "encode_png16",
+    "encode_preview",
+    "pixel_hash",
+    "render",
+    "rotate",
 ]
 
 TOTAL_GRAYS = MAX_RAW + 1
@@ -76,7 +83,7 @@ def lut_table(lut: Lut) -> np.ndarray:
     """The map for every possible raw value, so applying it is one gather."""
     x = np.arange(lut.total_grays, dtype=np.float64)
     xn = np.clip((x - lut.minimum_gray) / (lut.maximum_gray - lut.minimum_gray), 0.0, 1.0)
-    y = lut.slope * xn ** lut.gamma + lut.offset
+    y = lut.slope * xn**lut.gamma + lut.offset
     return np.clip(np.rint(y), 0, 65535).astype(np.uint16)
 
 
@@ -89,21 +96,22 @@ def rotate(image: np.ndarray, degrees: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(image, k=-(degrees // 90) % 4))
 
 
-def render(sensor: SensorModel, *, binned: bool, rotation: int, apply_map: bool,
-           seed: np.random.SeedSequence) -> RenderedImage:
+def render(
+    sensor: SensorModel, *, binned: bool, rotation: int, apply_map: bool, seed: np.random.SeedSequence
+) -> RenderedImage:
     """Expose ``sensor`` to a fresh random phantom. Same inputs, same pixels."""
     width, height = sensor.image_size(binned)
     factor = 2 if binned else 1
     rng = np.random.default_rng(seed)
-    options = SceneOptions(width=width, height=height, pixel_size_mm=sensor.pixel_size_mm * factor,
-                           noise_scale=1.0 / factor)
+    options = SceneOptions(
+        width=width, height=height, pixel_size_mm=sensor.pixel_size_mm * factor, noise_scale=1.0 / factor
+    )
     raw = rotate(synthesize_raw(options, rng), rotation)
     exposure = float(np.clip(rng.normal(0.0, 0.25), -0.95, 0.95))
     if not apply_map:
         return RenderedImage(pixels=raw, lut=None, bits_per_pixel=12, exposure_value=exposure)
     lut = dynamic_lut(raw)
-    return RenderedImage(pixels=apply_lut(raw, lut), lut=lut, bits_per_pixel=16,
-                         exposure_value=exposure)
+    return RenderedImage(pixels=apply_lut(raw, lut), lut=lut, bits_per_pixel=16, exposure_value=exposure)
 
 
 def encode_png16(pixels: np.ndarray) -> bytes:
@@ -118,12 +126,11 @@ def encode_preview(image: RenderedImage) -> bytes:
     pixels = image.pixels
     if image.lut is None:
         pixels = apply_lut(pixels, dynamic_lut(pixels))
-    eight = (pixels >> 8).astype(np.uint8)
+    eight: np.ndarray = (pixels >> 8).astype(np.uint8)
     h, w = eight.shape
     scale = PREVIEW_MAX_SIDE / max(h, w)
     if scale < 1.0:
-        eight = cv2.resize(eight, (max(1, round(w * scale)), max(1, round(h * scale))),
-                           interpolation=cv2.INTER_AREA)
+        eight = cv2.resize(eight, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
     ok, buf = cv2.imencode(".jpg", eight, [cv2.IMWRITE_JPEG_QUALITY, 85])
     if not ok:
         raise RuntimeError("JPEG encoding failed")

@@ -57,7 +57,7 @@ def synthesize_raw(options: SceneOptions, rng: np.random.Generator) -> np.ndarra
     soft = 0.15 + 0.06 * _smooth_field(rng, h, w, p, grid_mm=1.0, sigma_mm=6.0)
     density += np.maximum(soft, 0.03)  # cheek and gingiva
 
-    signal = I0 * np.exp(-density)
+    signal: np.ndarray = I0 * np.exp(-density)
     signal *= 1.0 + 0.01 * _smooth_field(rng, h, w, p, grid_mm=1.0, sigma_mm=4.0)  # gain residue
     blur = 0.02 / p  # scintillator spread, 20 um
     signal = cv2.GaussianBlur(signal, (0, 0), sigmaX=blur, sigmaY=blur)
@@ -93,18 +93,20 @@ def _layout_teeth(rng: np.random.Generator, w_mm: float, h_mm: float) -> list[_T
         width = rng.uniform(9.5, 11.0) if molar else rng.uniform(6.8, 7.6)
         crown_h = rng.uniform(6.5, 7.2) if molar else rng.uniform(7.5, 8.5)
         tooth_top = top + rng.uniform(-0.6, 0.6)
-        teeth.append(_Tooth(
-            cx=x + width / 2,
-            half_width=width / 2,
-            depth=(rng.uniform(5.0, 5.6) if molar else rng.uniform(4.0, 4.6)),
-            top=tooth_top,
-            cej=tooth_top + crown_h,
-            root_length=rng.uniform(11.0, 13.5) if molar else rng.uniform(13.0, 15.0),
-            roots=2 if molar else 1,
-            tilt=float(rng.normal(0.0, 0.04)),
-            restoration=bool(rng.random() < 0.2),
-            caries_side=int(rng.choice([-1, 0, 0, 1])),
-        ))
+        teeth.append(
+            _Tooth(
+                cx=x + width / 2,
+                half_width=width / 2,
+                depth=(rng.uniform(5.0, 5.6) if molar else rng.uniform(4.0, 4.6)),
+                top=tooth_top,
+                cej=tooth_top + crown_h,
+                root_length=rng.uniform(11.0, 13.5) if molar else rng.uniform(13.0, 15.0),
+                roots=2 if molar else 1,
+                tilt=float(rng.normal(0.0, 0.04)),
+                restoration=bool(rng.random() < 0.2),
+                caries_side=int(rng.choice([-1, 0, 0, 1])),
+            )
+        )
         x += width - rng.uniform(0.1, 0.5)  # contacts overlap slightly, as in real projections
         index += 1
     return teeth
@@ -114,15 +116,24 @@ def _window(lo: float, hi: float, p: float, n: int) -> slice:
     return slice(max(0, int(lo / p)), max(0, min(n, int(np.ceil(hi / p)) + 1)))
 
 
-def _superellipsoid_path(dx: np.ndarray, dy: np.ndarray, a: float, b: float, c: float,
-                         power: float = 2.2) -> np.ndarray:
+def _superellipsoid_path(
+    dx: np.ndarray, dy: np.ndarray, a: float, b: float, c: float, power: float = 2.2
+) -> np.ndarray:
     """Projected thickness through a superellipsoid-like body: 2c * sqrt(1 - |dx/a|^p - |dy/b|^p)."""
     q = np.abs(dx / a) ** power + np.abs(dy / b) ** power
     return 2.0 * c * np.sqrt(np.maximum(1.0 - q, 0.0))
 
 
-def _add_tooth(t: _Tooth, ys: np.ndarray, xs: np.ndarray, p: float, density: np.ndarray,
-               root_mask: np.ndarray, root_path: np.ndarray, rng: np.random.Generator) -> None:
+def _add_tooth(
+    t: _Tooth,
+    ys: np.ndarray,
+    xs: np.ndarray,
+    p: float,
+    density: np.ndarray,
+    root_mask: np.ndarray,
+    root_path: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
     h, w = density.shape
     apex = t.cej + t.root_length
     cols = _window(t.cx - t.half_width - 2.5, t.cx + t.half_width + 2.5, p, w)
@@ -152,21 +163,23 @@ def _add_tooth(t: _Tooth, ys: np.ndarray, xs: np.ndarray, p: float, density: np.
         keep = np.clip((t.cej - y) / 1.6, 0.0, 1.0)
         enamel = (outer - inner) * keep
         dentin = outer - enamel
-        pulp = _superellipsoid_path(dx, y - (t.cej - 0.15 * crown_h), 0.42 * t.half_width,
-                                    0.32 * crown_h, 0.35 * t.depth, power=2.0)
+        pulp = _superellipsoid_path(
+            dx, y - (t.cej - 0.15 * crown_h), 0.42 * t.half_width, 0.32 * crown_h, 0.35 * t.depth, power=2.0
+        )
         pulp = np.minimum(pulp, dentin)
         below = (y <= t.cej).astype(np.float32)
         mu_enamel = np.full_like(enamel, MU_ENAMEL)
         if t.caries_side:
             # Interproximal lesion: a demineralised wedge in the enamel near the contact point.
-            lesion = _superellipsoid_path(dx - t.caries_side * (t.half_width - 0.5),
-                                          y - (t.top + 0.45 * crown_h), 0.6, 0.8, t.depth,
-                                          power=2.0)
+            lesion = _superellipsoid_path(
+                dx - t.caries_side * (t.half_width - 0.5), y - (t.top + 0.45 * crown_h), 0.6, 0.8, t.depth, power=2.0
+            )
             mu_enamel -= 0.45 * MU_ENAMEL * np.clip(lesion / t.depth, 0.0, 1.0)
         d = (enamel * mu_enamel + (dentin - pulp) * MU_DENTIN + pulp * MU_PULP) * below
         if t.restoration:
-            filling = _superellipsoid_path(dx - rng.uniform(-1.0, 1.0), y - (t.top + 1.2),
-                                           0.45 * t.half_width, 1.8, 0.5 * t.depth, power=3.0)
+            filling = _superellipsoid_path(
+                dx - rng.uniform(-1.0, 1.0), y - (t.top + 1.2), 0.45 * t.half_width, 1.8, 0.5 * t.depth, power=3.0
+            )
             d += filling * (MU_RESTORATION - MU_ENAMEL) * below
         density[rows, cols] += d
 
@@ -180,7 +193,7 @@ def _add_tooth(t: _Tooth, ys: np.ndarray, xs: np.ndarray, p: float, density: np.
     s = np.clip(below_cej / t.root_length, 0.0, 1.0)
     dy_cej = (t.cej - (t.top + 0.62 * crown_h)) / (0.62 * crown_h)
     r_cej = t.half_width * (1.0 - abs(dy_cej) ** 2.2) ** (1 / 2.2)
-    taper = np.sqrt(np.maximum(1.0 - s ** 2.5, 0.0)) * (1.0 - 0.35 * s)
+    taper = np.sqrt(np.maximum(1.0 - s**2.5, 0.0)) * (1.0 - 0.35 * s)
     split = np.clip(below_cej / 3.0, 0.0, 1.0) if t.roots == 2 else np.zeros_like(s)
     width = r_cej * (1.0 - 0.5 * split) * taper
     # Same cross-section as the crown's at the CEJ, so the outline and density are continuous.
@@ -203,18 +216,17 @@ def _add_tooth(t: _Tooth, ys: np.ndarray, xs: np.ndarray, p: float, density: np.
 def _elliptic_path(dx: np.ndarray, half_width: np.ndarray, depth: np.ndarray) -> np.ndarray:
     """Chord through an elliptic cross-section (semi-axes half_width across, depth along the beam)."""
     ratio = dx / np.maximum(half_width, 1e-6)
-    return 2.0 * depth * np.sqrt(np.maximum(1.0 - ratio ** 2, 0.0)) * (half_width > 0)
+    return 2.0 * depth * np.sqrt(np.maximum(1.0 - ratio**2, 0.0)) * (half_width > 0)
 
 
-def _smooth_field(rng: np.random.Generator, h: int, w: int, p: float, *, grid_mm: float,
-                  sigma_mm: float) -> np.ndarray:
+def _smooth_field(rng: np.random.Generator, h: int, w: int, p: float, *, grid_mm: float, sigma_mm: float) -> np.ndarray:
     """Zero-mean, unit-std low-frequency field at output size, computed on a coarse grid."""
     gh = max(2, int(h * p / grid_mm) + 1)
     gw = max(2, int(w * p / grid_mm) + 1)
-    field = rng.standard_normal((gh, gw), dtype=np.float32)
+    field: np.ndarray = rng.standard_normal((gh, gw), dtype=np.float32)
     field = cv2.GaussianBlur(field, (0, 0), sigmaX=sigma_mm / grid_mm)
-    field -= field.mean()
-    field /= field.std() + 1e-6
+    np.subtract(field, field.mean(), out=field)
+    np.divide(field, field.std() + 1e-6, out=field)
     return cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
@@ -225,7 +237,7 @@ def _trabeculae(rng: np.random.Generator, h: int, w: int, p: float) -> np.ndarra
     out = np.zeros((gh, gw), np.float32)
     for sigma_mm, weight in ((0.15, 0.45), (0.3, 0.3), (0.7, 0.25)):
         noise = rng.standard_normal((gh, gw), dtype=np.float32)
-        band = cv2.GaussianBlur(noise, (0, 0), sigmaX=sigma_mm / grid)
+        band: np.ndarray = cv2.GaussianBlur(noise, (0, 0), sigmaX=sigma_mm / grid)
         band /= band.std() + 1e-6
         if sigma_mm < 0.5:
             out += weight * np.exp(-((band / 0.5) ** 2))  # struts along the zero crossings
@@ -234,9 +246,17 @@ def _trabeculae(rng: np.random.Generator, h: int, w: int, p: float) -> np.ndarra
     return cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def _bone(teeth: list[_Tooth], rng: np.random.Generator, ys: np.ndarray, xs: np.ndarray,
-          p: float, w_mm: float, h_mm: float, root_mask: np.ndarray,
-          root_path: np.ndarray) -> np.ndarray:
+def _bone(
+    teeth: list[_Tooth],
+    rng: np.random.Generator,
+    ys: np.ndarray,
+    xs: np.ndarray,
+    p: float,
+    w_mm: float,
+    h_mm: float,
+    root_mask: np.ndarray,
+    root_path: np.ndarray,
+) -> np.ndarray:
     h, w = root_mask.shape
     # Alveolar crest ~1.8 mm apical to the CEJ of the nearest tooth, peaking between teeth.
     centres = np.array([t.cx for t in teeth], np.float32)
@@ -248,7 +268,7 @@ def _bone(teeth: list[_Tooth], rng: np.random.Generator, ys: np.ndarray, xs: np.
     crest += 0.4 * _smooth_field(rng, 1, w, p, grid_mm=1.0, sigma_mm=3.0)[0]
     depth_below = ys - crest[None, :]
     in_bone = np.clip(depth_below / 0.5, 0.0, 1.0)
-    crest_cortex = 0.12 * np.exp(-((depth_below - 0.25) / 0.3) ** 2) * (depth_below > -0.3)
+    crest_cortex = 0.12 * np.exp(-(((depth_below - 0.25) / 0.3) ** 2)) * (depth_below > -0.3)
 
     # Thickness of the jaw grows away from the crest; roots displace part of it.
     base = 0.35 + 0.25 * np.clip(depth_below / 8.0, 0.0, 1.0)
@@ -260,7 +280,7 @@ def _bone(teeth: list[_Tooth], rng: np.random.Generator, ys: np.ndarray, xs: np.
     if root_mask.any():
         dist = cv2.distanceTransform((1 - root_mask).astype(np.uint8), cv2.DIST_L2, 5) * p
         outside = (root_mask == 0).astype(np.float32)
-        pdl = np.exp(-((dist - 0.1) / 0.09) ** 2) * outside
-        lamina = np.exp(-((dist - 0.32) / 0.12) ** 2)
+        pdl = np.exp(-(((dist - 0.1) / 0.09) ** 2)) * outside
+        lamina = np.exp(-(((dist - 0.32) / 0.12) ** 2))
         bone = bone * (1.0 - 0.3 * pdl) + 0.15 * lamina
     return (bone * in_bone + crest_cortex).astype(np.float32)

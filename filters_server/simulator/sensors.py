@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
-__all__ = ["SensorModel", "DeviceModel", "CATALOGUE"]
+__all__ = ["CATALOGUE", "DeviceModel", "SensorModel"]
 
 _NAMESPACE = uuid.UUID("6f1c7d52-6a39-4a8e-9d0e-2b1f3c2a9e11")
 
@@ -65,28 +65,52 @@ CATALOGUE: tuple[DeviceModel, ...] = (
     _device(
         "Select",
         SensorModel(
-            family="Select", model_name="Simulated Select 2", brand="Simulator",
-            serial_number="SIM-SEL-0002", size=2, width=1600, height=1200,
-            pixel_size_mm=0.0225, supports_binning=True, version="0.15",
+            family="Select",
+            model_name="Simulated Select 2",
+            brand="Simulator",
+            serial_number="SIM-SEL-0002",
+            size=2,
+            width=1600,
+            height=1200,
+            pixel_size_mm=0.0225,
+            supports_binning=True,
+            version="0.15",
         ),
-        model_name="Simulated Select USB Interface", serial="34-00000000001",
+        model_name="Simulated Select USB Interface",
+        serial="34-00000000001",
     ),
     _device(
         "Supreme",
         SensorModel(
-            family="Supreme", model_name="Simulated Supreme 2", brand="Simulator",
-            serial_number="SIM-SUP-0002", size=2, width=2400, height=1708,
-            pixel_size_mm=0.015, supports_binning=True, version="0.15",
+            family="Supreme",
+            model_name="Simulated Supreme 2",
+            brand="Simulator",
+            serial_number="SIM-SUP-0002",
+            size=2,
+            width=2400,
+            height=1708,
+            pixel_size_mm=0.015,
+            supports_binning=True,
+            version="0.15",
         ),
-        model_name="Simulated Supreme USB Interface", serial="34-00000000002",
+        model_name="Simulated Supreme USB Interface",
+        serial="34-00000000002",
     ),
     _device(
         "Velocity",
         SensorModel(
-            family="Velocity", model_name="Simulated Velocity 1", brand="Simulator",
-            serial_number="SIM-VEL-0001", size=1, width=2000, height=1334,
-            pixel_size_mm=0.015, supports_binning=True, version="0.15",
+            family="Velocity",
+            model_name="Simulated Velocity 1",
+            brand="Simulator",
+            serial_number="SIM-VEL-0001",
+            size=1,
+            width=2000,
+            height=1334,
+            pixel_size_mm=0.015,
+            supports_binning=True,
+            version="0.15",
         ),
-        model_name="Simulated Velocity USB Interface", serial="34-00000000003",
+        model_name="Simulated Velocity USB Interface",
+        serial="34-00000000003",
     ),
 )

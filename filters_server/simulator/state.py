@@ -24,8 +24,16 @@ import numpy as np
 from .sensors import CATALOGUE, DeviceModel
 
 __all__ = [
-    "AcquisitionSettings", "BadRequest", "Conflict", "Exposure", "ImageRecord", "Locked",
-    "NotFound", "Session", "Simulator", "SimulatorError",
+    "AcquisitionSettings",
+    "BadRequest",
+    "Conflict",
+    "Exposure",
+    "ImageRecord",
+    "Locked",
+    "NotFound",
+    "Session",
+    "Simulator",
+    "SimulatorError",
 ]
 
 BUSY_STATES = frozenset({"Reading", "Processing", "Storing"})
@@ -111,14 +119,13 @@ class Exposure:
 
 
 def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class Simulator:
     """All mutable state of one simulator instance."""
 
-    def __init__(self, seed: int = 0, *, clock: Callable[[], dt.datetime] = utc_now,
-                 hash_alg: str = "SHA256") -> None:
+    def __init__(self, seed: int = 0, *, clock: Callable[[], dt.datetime] = utc_now, hash_alg: str = "SHA256") -> None:
         self.seed = seed
         self.clock = clock
         self.hash_alg = hash_alg
@@ -148,8 +155,13 @@ class Simulator:
         device = self.device(device_id)
         if self.device_in_use(device.device_id):
             raise Conflict(f"device {device_id!r} is in use")
-        session = Session(session_id=self._new_id(), device=device, client_name=client_name,
-                          context=context or {}, created_on=self.clock())
+        session = Session(
+            session_id=self._new_id(),
+            device=device,
+            client_name=client_name,
+            context=context or {},
+            created_on=self.clock(),
+        )
         self.sessions[session.session_id] = session
         return session
 
@@ -174,8 +186,7 @@ class Simulator:
             raise NotFound(f"session {session_id!r} not found") from None
 
     def list_sessions(self, device_id: str | None = None) -> list[Session]:
-        return [s for s in self.sessions.values()
-                if device_id is None or s.device.device_id == device_id]
+        return [s for s in self.sessions.values() if device_id is None or s.device.device_id == device_id]
 
     def delete_session(self, session_id: str) -> None:
         """Forget the session and its images; the device becomes Available again."""
@@ -204,8 +215,7 @@ class Simulator:
             new.enable = _boolean(fields["enable"], "enable")
         if fields.get("rotation") is not None:
             rotation = fields["rotation"]
-            if isinstance(rotation, bool) or not isinstance(rotation, (int, float)) \
-                    or rotation not in ROTATIONS:
+            if isinstance(rotation, bool) or not isinstance(rotation, (int, float)) or rotation not in ROTATIONS:
                 raise BadRequest("Invalid value for rotation: must be 0, 90, 180, 270 or null")
             new.rotation = int(rotation)
         if fields.get("binning") is not None:
@@ -230,9 +240,13 @@ class Simulator:
         if not session.ready:
             raise Conflict("sensor not ready: PUT AcquisitionInfo with enable=true first")
         session.state = "Processing"
-        exposure = Exposure(session_id=session_id, image_id=self._new_id(), device=session.device,
-                            settings=copy.deepcopy(session.settings),
-                            seed=np.random.SeedSequence([self.seed, self._exposures]))
+        exposure = Exposure(
+            session_id=session_id,
+            image_id=self._new_id(),
+            device=session.device,
+            settings=copy.deepcopy(session.settings),
+            seed=np.random.SeedSequence([self.seed, self._exposures]),
+        )
         self._exposures += 1
         return exposure
 
@@ -241,9 +255,14 @@ class Simulator:
         session = self.sessions.get(exposure.session_id)
         if session is None:
             return None
-        record = ImageRecord(image_id=exposure.image_id, created_on=self.clock(),
-                             device=exposure.device, settings=exposure.settings,
-                             hash_alg=self.hash_alg, **image)
+        record = ImageRecord(
+            image_id=exposure.image_id,
+            created_on=self.clock(),
+            device=exposure.device,
+            settings=exposure.settings,
+            hash_alg=self.hash_alg,
+            **image,
+        )
         session.images[record.image_id] = record
         session.last_image_id = record.image_id
         session.settings.enable = False

@@ -9,7 +9,12 @@ from .sensors import DeviceModel
 from .state import AcquisitionSettings, ImageRecord, Session, Simulator
 
 __all__ = [
-    "acquisition_info", "device_info", "image_info", "sensor_info", "session_json", "status_json",
+    "acquisition_info",
+    "device_info",
+    "image_info",
+    "sensor_info",
+    "session_json",
+    "status_json",
     "timestamp",
 ]
 
@@ -18,7 +23,7 @@ EXPOSURE_SCALE = {"min": -1.0, "max": 1.0, "low": -0.5, "high": 0.5, "optimum": 
 
 def timestamp(when: dt.datetime) -> str:
     """ISO 8601 UTC with milliseconds and Z (what the vendor's .NET services emit)."""
-    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def device_info(sim: Simulator, device: DeviceModel, base_url: str) -> dict[str, Any]:
@@ -80,8 +85,7 @@ def status_json(session: Session) -> dict[str, Any]:
     }
 
 
-def image_info(sim: Simulator, session: Session, image: ImageRecord,
-               base_url: str) -> dict[str, Any]:
+def image_info(sim: Simulator, session: Session, image: ImageRecord, base_url: str) -> dict[str, Any]:
     binned = image.settings.binning == "Binned2x2"
     pitch = image.device.sensor.pixel_size_mm * (2 if binned else 1)
     url = f"{base_url}/acquisition/{session.session_id}/images/{image.image_id}"
@@ -101,7 +105,9 @@ def image_info(sim: Simulator, session: Session, image: ImageRecord,
         "deviceInfo": device_info(sim, image.device, base_url),
         "sensorInfo": sensor_info(image.device),
         "acquisitionInfo": acquisition_info(image.settings),
-        "lutInfo": None if lut is None else {
+        "lutInfo": None
+        if lut is None
+        else {
             "gamma": lut.gamma,
             "slope": lut.slope,
             "offset": lut.offset,

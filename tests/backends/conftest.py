@@ -16,8 +16,8 @@ import pytest
 from backends import Storage
 from backends.local import LocalStorage
 from backends.memory import MemoryStorage
+
 from tests.backends.s3_helpers import make_s3_storage
-from tests.s3_fixtures import aws_test_env, s3_endpoint  # noqa: F401 - fixtures used by name
 
 BACKENDS = ["memory", "local", "s3"]
 

@@ -202,15 +202,16 @@ async def test_failed_overwrite_keeps_the_previous_object_whole(backend: Backend
 async def test_readers_see_old_or_new_content_never_a_mix(storage: Storage) -> None:
     old, new = b"a" * 100_000, b"b" * 200_000
     await storage.put_bytes("k", old)
-    gate = asyncio.Event()
+    first_half_taken, gate = asyncio.Event(), asyncio.Event()
 
     async def slow_new() -> AsyncIterator[bytes]:
         yield new[:100_000]
+        first_half_taken.set()  # the backend has consumed the first half and asks for more
         await gate.wait()
         yield new[100_000:]
 
     writer = asyncio.create_task(storage.put("k", slow_new()))
-    await asyncio.sleep(0.01)
+    await asyncio.wait_for(first_half_taken.wait(), timeout=10)
     assert await storage.get_bytes("k") == old  # mid-write: still the old object
     gate.set()
     await writer

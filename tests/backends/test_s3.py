@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 from backends import ObjectNotFound, StorageError, StorageUnavailable, open_storage
 from backends import s3 as s3_module
 from backends.s3 import MIN_PART_SIZE, S3Storage
+
 from tests.backends.s3_helpers import make_s3_storage, new_bucket_name
 from tests.s3_endpoint import MotoServer, free_port
 

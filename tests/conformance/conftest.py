@@ -53,7 +53,9 @@ class ThreadedServer:
         await self._simulator.start_server()
         settings = self.settings.replace(
             modality_url=str(self._simulator.make_url("/api/dsio/modality/v1")),
-            modality_user="sim", modality_password="sim")
+            modality_user="sim",
+            modality_password="sim",
+        )
         server = FiltersTestServer(settings, users={USER: PASSWORD}, storage=self.storage, **self.kwargs)
         return await server.start()
 
@@ -90,10 +92,11 @@ class ThreadedServer:
         """Upload a valid image as the test user; the ImageResource."""
         import requests
 
-        files = {"imageInfo": (None, json.dumps(sample_image_info()), "application/json"),
-                 "imageMedia": ("image.png", media or png16(48, 32), "image/png")}
-        response = requests.post(f"{self.base_url}/images", files=files, headers={"Authorization": AUTH},
-                                 timeout=30)
+        files = {
+            "imageInfo": (None, json.dumps(sample_image_info()), "application/json"),
+            "imageMedia": ("image.png", media or png16(48, 32), "image/png"),
+        }
+        response = requests.post(f"{self.base_url}/images", files=files, headers={"Authorization": AUTH}, timeout=30)
         assert response.status_code == 201, response.text
         return response.json()
 

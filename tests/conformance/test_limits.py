@@ -17,10 +17,18 @@ TINY = 0.3  # seconds: the idle timeouts these tests set
 
 @pytest.fixture(scope="module")
 def strict_server():
-    settings = Settings(storage="memory://", sweep_interval_seconds=3600, workers=1,
-                        body_timeout_seconds=TINY, keepalive_timeout_seconds=TINY,
-                        max_request_line_bytes=1024, max_header_bytes=512, max_headers=20,
-                        max_parts=3, max_ranges=2)
+    settings = Settings(
+        storage="memory://",
+        sweep_interval_seconds=3600,
+        workers=1,
+        body_timeout_seconds=TINY,
+        keepalive_timeout_seconds=TINY,
+        max_request_line_bytes=1024,
+        max_header_bytes=512,
+        max_headers=20,
+        max_parts=3,
+        max_ranges=2,
+    )
     with ThreadedServer(settings) as server:
         yield server
 
@@ -53,11 +61,20 @@ def request_head(server: ThreadedServer, method: str, path: str, headers: dict[s
 
 def test_an_upload_that_stops_sending_gets_408_and_leaves_nothing(strict_server):
     before = strict_server.stored_keys()
-    start = (b'--B\r\nContent-Disposition: form-data; name="imageMedia"; filename="a.png"\r\n'
-             b"Content-Type: image/png\r\n\r\n" + png16()[:100])
+    start = (
+        b'--B\r\nContent-Disposition: form-data; name="imageMedia"; filename="a.png"\r\n'
+        b"Content-Type: image/png\r\n\r\n" + png16()[:100]
+    )
     with connect(strict_server) as sock:
-        sock.sendall(request_head(strict_server, "POST", "/images", {
-            "Content-Type": "multipart/form-data; boundary=B", "Content-Length": "100000"}) + start)
+        sock.sendall(
+            request_head(
+                strict_server,
+                "POST",
+                "/images",
+                {"Content-Type": "multipart/form-data; boundary=B", "Content-Length": "100000"},
+            )
+            + start
+        )
         head = read_head(sock)  # no more bytes are sent: the server must give up on its own
     assert status_of(head) == 408
     assert b"application/problem+json" in head
@@ -67,9 +84,17 @@ def test_an_upload_that_stops_sending_gets_408_and_leaves_nothing(strict_server)
 def test_an_upload_trickling_between_parts_gets_408(strict_server):
     info = json.dumps(sample_image_info()).encode()
     with connect(strict_server) as sock:
-        sock.sendall(request_head(strict_server, "POST", "/images", {
-            "Content-Type": "multipart/form-data; boundary=B", "Content-Length": "100000"})
-            + b'--B\r\nContent-Disposition: form-data; name="imageInfo"\r\n\r\n' + info + b"\r\n")
+        sock.sendall(
+            request_head(
+                strict_server,
+                "POST",
+                "/images",
+                {"Content-Type": "multipart/form-data; boundary=B", "Content-Length": "100000"},
+            )
+            + b'--B\r\nContent-Disposition: form-data; name="imageInfo"\r\n\r\n'
+            + info
+            + b"\r\n"
+        )
         head = read_head(sock)
     assert status_of(head) == 408
 
@@ -77,8 +102,15 @@ def test_an_upload_trickling_between_parts_gets_408(strict_server):
 def test_a_filter_body_that_never_completes_gets_408(strict_server):
     resource = strict_server.create_resource()
     with connect(strict_server) as sock:
-        sock.sendall(request_head(strict_server, "POST", f"/images/{resource['id']}/filters/select", {
-            "Content-Type": "application/json", "Content-Length": "50"}) + b'{"enhancementMode":')
+        sock.sendall(
+            request_head(
+                strict_server,
+                "POST",
+                f"/images/{resource['id']}/filters/select",
+                {"Content-Type": "application/json", "Content-Length": "50"},
+            )
+            + b'{"enhancementMode":'
+        )
         head = read_head(sock)
     assert status_of(head) == 408
 
@@ -86,8 +118,12 @@ def test_a_filter_body_that_never_completes_gets_408(strict_server):
 def test_a_modality_reference_that_never_completes_gets_408(strict_server):
     before = strict_server.stored_keys()
     with connect(strict_server) as sock:
-        sock.sendall(request_head(strict_server, "POST", "/images/modality", {
-            "Content-Type": "application/json", "Content-Length": "50"}) + b'{"sessionId":')
+        sock.sendall(
+            request_head(
+                strict_server, "POST", "/images/modality", {"Content-Type": "application/json", "Content-Length": "50"}
+            )
+            + b'{"sessionId":'
+        )
         head = read_head(sock)
     assert status_of(head) == 408
     assert strict_server.stored_keys() == before
@@ -138,10 +174,13 @@ def test_more_parts_than_allowed_are_400_and_leave_nothing(strict_server):
 
     before = strict_server.stored_keys()
     files = [(f"extra{i}", (None, "x")) for i in range(3)]
-    files += [("imageInfo", (None, json.dumps(sample_image_info()), "application/json")),
-              ("imageMedia", ("a.png", png16(), "image/png"))]
-    response = requests.post(f"{strict_server.base_url}/images", files=files,
-                             headers={"Authorization": AUTH}, timeout=10)
+    files += [
+        ("imageInfo", (None, json.dumps(sample_image_info()), "application/json")),
+        ("imageMedia", ("a.png", png16(), "image/png")),
+    ]
+    response = requests.post(
+        f"{strict_server.base_url}/images", files=files, headers={"Authorization": AUTH}, timeout=10
+    )
     assert response.status_code == 400
     assert "at most 3" in response.json()["detail"]
     assert strict_server.stored_keys() == before
@@ -162,8 +201,20 @@ def test_more_ranges_than_allowed_get_the_whole_file(strict_server):
 def test_every_limit_is_an_option_with_an_environment_variable():
     settings, _ = load_settings(
         ["--body-timeout-seconds", "5", "--max-parts", "4"],
-        {"FILTERS_KEEPALIVE_TIMEOUT_SECONDS": "9", "FILTERS_MAX_REQUEST_LINE_BYTES": "2048",
-         "FILTERS_MAX_HEADER_BYTES": "4096", "FILTERS_MAX_HEADERS": "50", "FILTERS_MAX_RANGES": "8"})
-    assert (settings.body_timeout_seconds, settings.max_parts, settings.keepalive_timeout_seconds,
-            settings.max_request_line_bytes, settings.max_header_bytes, settings.max_headers,
-            settings.max_ranges) == (5.0, 4, 9.0, 2048, 4096, 50, 8)
+        {
+            "FILTERS_KEEPALIVE_TIMEOUT_SECONDS": "9",
+            "FILTERS_MAX_REQUEST_LINE_BYTES": "2048",
+            "FILTERS_MAX_HEADER_BYTES": "4096",
+            "FILTERS_MAX_HEADERS": "50",
+            "FILTERS_MAX_RANGES": "8",
+        },
+    )
+    assert (
+        settings.body_timeout_seconds,
+        settings.max_parts,
+        settings.keepalive_timeout_seconds,
+        settings.max_request_line_bytes,
+        settings.max_header_bytes,
+        settings.max_headers,
+        settings.max_ranges,
+    ) == (5.0, 4, 9.0, 2048, 4096, 50, 8)

@@ -14,10 +14,13 @@ def multipart(*parts: bytes, boundary: bytes = b"B") -> bytes:
 
 
 async def test_a_part_name_with_control_characters_is_400_not_500(client, storage):
-    body = multipart(b'Content-Disposition: form-data; name="\x1e8\x00\x08\xc2\x90\\Ved"\r\n\r\n{}',
-                     b'Content-Disposition: form-data; name=""\r\n\r\n{}')
-    response = await client.post(f"{BASE}/images", data=body,
-                                 headers={"Content-Type": "multipart/form-data; boundary=B"})
+    body = multipart(
+        b'Content-Disposition: form-data; name="\x1e8\x00\x08\xc2\x90\\Ved"\r\n\r\n{}',
+        b'Content-Disposition: form-data; name=""\r\n\r\n{}',
+    )
+    response = await client.post(
+        f"{BASE}/images", data=body, headers={"Content-Type": "multipart/form-data; boundary=B"}
+    )
     assert response.status == 400
     assert response.content_type == "application/problem+json"
     assert stored_keys(storage) == []
@@ -28,9 +31,11 @@ async def test_an_uploaded_image_resource_has_a_null_modality_session(client):
         b'Content-Disposition: form-data; name="imageInfo"\r\nContent-Type: application/json\r\n\r\n'
         + json.dumps(sample_image_info()).encode(),
         b'Content-Disposition: form-data; name="imageMedia"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n'
-        + png16())
-    response = await client.post(f"{BASE}/images", data=form_body,
-                                 headers={"Content-Type": "multipart/form-data; boundary=B"})
+        + png16(),
+    )
+    response = await client.post(
+        f"{BASE}/images", data=form_body, headers={"Content-Type": "multipart/form-data; boundary=B"}
+    )
     assert response.status == 201
     assert (await response.json())["modalitySession"] is None
 

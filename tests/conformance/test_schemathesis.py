@@ -27,11 +27,12 @@ from schemathesis.transport.serialization import Binary
 
 from filters_server.testing import png16
 
-from .conftest import AUTH, USER, PASSWORD, ThreadedServer
+from .conftest import AUTH, PASSWORD, USER, ThreadedServer
 
 PUBLISHED_SPEC = Path(__file__).parent / "spec" / "dsio-filters-v1.yaml"  # the vendor document, unchanged
-SETTINGS = hypothesis.settings(max_examples=25, deadline=None, derandomize=True, database=None,
-                               suppress_health_check=list(hypothesis.HealthCheck))
+SETTINGS = hypothesis.settings(
+    max_examples=25, deadline=None, derandomize=True, database=None, suppress_health_check=list(hypothesis.HealthCheck)
+)
 MEDIA = png16(48, 32, seed=5)
 # A schema can say "binary image/png" but not "16-bit grayscale": image/png parts are real ones.
 schemathesis.openapi.media_type("image/png", st.just(MEDIA))
@@ -74,7 +75,7 @@ def use_live_ids(schema: Any) -> Any:
 
 def served_document() -> dict[str, Any]:
     """The packaged document the server serves (a test below checks they are the same)."""
-    text = importlib.resources.files("filters_server").joinpath("openapi.yaml").read_text("utf-8")
+    text = importlib.resources.files("filters_server.api").joinpath("openapi.yaml").read_text("utf-8")
     return yaml.safe_load(text)
 
 
@@ -116,12 +117,17 @@ def skip_unsendable_parts(case: schemathesis.Case) -> schemathesis.Case:
     * Media that is not a 16-bit grayscale PNG: the coverage phase ignores the registered
       image/png strategy and sends its own 8-bit PNG (the description rules that out).
     """
-    if (case.operation.method.upper(), case.operation.path) == ("POST", "/images") \
-            and case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE \
-            and isinstance(case.body, dict):
-        if any(ord(char) < 0x20 or ord(char) == 0x7F for name in case.body for char in name) \
-                or not isinstance(case.body.get("imageInfo"), dict) \
-                or not is_png16(case.body.get("imageMedia")):
+    if (
+        (case.operation.method.upper(), case.operation.path) == ("POST", "/images")
+        and case.meta is not None
+        and case.meta.generation.mode == GenerationMode.POSITIVE
+        and isinstance(case.body, dict)
+    ):
+        if (
+            any(ord(char) < 0x20 or ord(char) == 0x7F for name in case.body for char in name)
+            or not isinstance(case.body.get("imageInfo"), dict)
+            or not is_png16(case.body.get("imageMedia"))
+        ):
             hypothesis.reject()
     return case
 
@@ -137,16 +143,19 @@ def test_the_document_under_test_is_the_one_served(threaded_server: ThreadedServ
 
 @served.parametrize()
 @SETTINGS
-def test_served_document_holds_for_generated_requests(case: schemathesis.Case, live: LiveResource,
-                                                     threaded_server: ThreadedServer) -> None:
+def test_served_document_holds_for_generated_requests(
+    case: schemathesis.Case, live: LiveResource, threaded_server: ThreadedServer
+) -> None:
     response = skip_unsendable_parts(case).call_and_validate(base_url=threaded_server.base_url, timeout=30)
     live.renew_if_deleted(case, response)
 
 
 @published.parametrize()
 @SETTINGS
-def test_published_document_holds_for_generated_requests(case: schemathesis.Case, live: LiveResource,
-                                                        threaded_server: ThreadedServer) -> None:
-    response = skip_unsendable_parts(case).call_and_validate(base_url=threaded_server.base_url, timeout=30,
-                                      checks=[not_a_server_error, response_schema_conformance])
+def test_published_document_holds_for_generated_requests(
+    case: schemathesis.Case, live: LiveResource, threaded_server: ThreadedServer
+) -> None:
+    response = skip_unsendable_parts(case).call_and_validate(
+        base_url=threaded_server.base_url, timeout=30, checks=[not_a_server_error, response_schema_conformance]
+    )
     live.renew_if_deleted(case, response)

@@ -33,8 +33,7 @@ async def test_a_client_trusting_the_dev_ca_gets_answers_over_https(https_server
     async with aiohttp.ClientSession(headers=https_server.headers) as http:
         async with http.get(https_server.url("/"), ssl=trusting) as response:
             assert response.status == 200
-        async with http.get(https_server.url("/images/00000000-0000-4000-8000-000000000000"),
-                            ssl=trusting) as response:
+        async with http.get(https_server.url("/images/00000000-0000-4000-8000-000000000000"), ssl=trusting) as response:
             assert response.status == 404
 
 

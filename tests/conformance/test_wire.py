@@ -37,8 +37,11 @@ def strict(schema: Any, components: dict[str, Any]) -> Any:
         return schema
     if "$ref" in schema:
         return strict(components[schema["$ref"].rsplit("/", 1)[1]], components)
-    out = {key: strict(value, components) for key, value in schema.items()
-           if key not in ("example", "description", "format")}
+    out = {
+        key: strict(value, components)
+        for key, value in schema.items()
+        if key not in ("example", "description", "format")
+    }
     if out.get("type") == "object" and "properties" in out:
         out["additionalProperties"] = False
     return out
@@ -81,60 +84,86 @@ def host(server) -> tuple[str, str]:
 
 # --- the three upload shapes ---------------------------------------------------------------------
 
+
 def postman_form() -> tuple[str, bytes]:
     """Postman: imageInfo first as application/json, then the file."""
     boundary = "--------------------------556477234916452961882537"
-    body = (f"--{boundary}\r\n".encode()
-            + b'Content-Disposition: form-data; name="imageInfo"\r\nContent-Type: application/json\r\n\r\n'
-            + b'{\n    "acquisitionInfo": {\n        "binning": "Unbinned"\n    },\n    "lutInfo": {\n'
-            + b'        "gamma": 2.3,\n        "slope": 65535.0,\n        "offset": 0.0,\n        "totalGrays": 4096,\n'
-            + b'        "minimumGray": 3612,\n        "maximumGray": 418\n    }\n}\r\n'
-            + f"--{boundary}\r\n".encode()
-            + b'Content-Disposition: form-data; name="imageMedia"; filename="xray.png"\r\nContent-Type: image/png\r\n\r\n'
-            + MEDIA + f"\r\n--{boundary}--\r\n".encode())
+    body = (
+        f"--{boundary}\r\n".encode()
+        + b'Content-Disposition: form-data; name="imageInfo"\r\nContent-Type: application/json\r\n\r\n'
+        + b'{\n    "acquisitionInfo": {\n        "binning": "Unbinned"\n    },\n    "lutInfo": {\n'
+        + b'        "gamma": 2.3,\n        "slope": 65535.0,\n        "offset": 0.0,\n        "totalGrays": 4096,\n'
+        + b'        "minimumGray": 3612,\n        "maximumGray": 418\n    }\n}\r\n'
+        + f"--{boundary}\r\n".encode()
+        + b'Content-Disposition: form-data; name="imageMedia"; filename="xray.png"\r\nContent-Type: image/png\r\n\r\n'
+        + MEDIA
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return f"multipart/form-data; boundary={boundary}", body
 
 
 def dotnet_form() -> tuple[str, bytes]:
     """.NET HttpClient MultipartFormDataContent: media first, StringContent named ImageInfo, PascalCase, int enums."""
-    boundary = "\"6a1e3b0f-2c4d-4e5f-9a8b-7c6d5e4f3a2b\""
+    boundary = '"6a1e3b0f-2c4d-4e5f-9a8b-7c6d5e4f3a2b"'
     bare = boundary.strip('"')
-    body = (f"--{bare}\r\n".encode()
-            + b"Content-Type: image/png\r\n"
-            + b"Content-Disposition: form-data; name=imageMedia; filename=image.png; filename*=utf-8''image.png\r\n\r\n"
-            + MEDIA + f"\r\n--{bare}\r\n".encode()
-            + b"Content-Type: text/plain; charset=utf-8\r\n"
-            + b"Content-Disposition: form-data; name=ImageInfo\r\n\r\n"
-            + b'{"AcquisitionInfo":{"Binning":1},"LutInfo":' + LUT_PASCAL + b"}"
-            + f"\r\n--{bare}--\r\n".encode())
+    body = (
+        f"--{bare}\r\n".encode()
+        + b"Content-Type: image/png\r\n"
+        + b"Content-Disposition: form-data; name=imageMedia; filename=image.png; filename*=utf-8''image.png\r\n\r\n"
+        + MEDIA
+        + f"\r\n--{bare}\r\n".encode()
+        + b"Content-Type: text/plain; charset=utf-8\r\n"
+        + b"Content-Disposition: form-data; name=ImageInfo\r\n\r\n"
+        + b'{"AcquisitionInfo":{"Binning":1},"LutInfo":'
+        + LUT_PASCAL
+        + b"}"
+        + f"\r\n--{bare}--\r\n".encode()
+    )
     return f"multipart/form-data; boundary={boundary}", body
 
 
 def curl_form() -> tuple[str, bytes]:
     """curl -F 'imageInfo=<info.json;type=application/json' -F 'imageMedia=@xray.png;type=image/png'."""
     boundary = "------------------------d74496d66958873e"
-    body = (f"--{boundary}\r\n".encode()
-            + b'Content-Disposition: form-data; name="imageInfo"\r\nContent-Type: application/json\r\n\r\n'
-            + b'{"acquisitionInfo":{"binning":"Binned2x2"},"lutInfo":{"gamma":2.3,"slope":65535,"offset":0,'
-            + b'"totalGrays":4096,"minimumGray":3612,"maximumGray":418}}\r\n'
-            + f"--{boundary}\r\n".encode()
-            + b'Content-Disposition: form-data; name="imageMedia"; filename="xray.png"\r\nContent-Type: image/png\r\n\r\n'
-            + MEDIA + f"\r\n--{boundary}--\r\n".encode())
+    body = (
+        f"--{boundary}\r\n".encode()
+        + b'Content-Disposition: form-data; name="imageInfo"\r\nContent-Type: application/json\r\n\r\n'
+        + b'{"acquisitionInfo":{"binning":"Binned2x2"},"lutInfo":{"gamma":2.3,"slope":65535,"offset":0,'
+        + b'"totalGrays":4096,"minimumGray":3612,"maximumGray":418}}\r\n'
+        + f"--{boundary}\r\n".encode()
+        + b'Content-Disposition: form-data; name="imageMedia"; filename="xray.png"\r\nContent-Type: image/png\r\n\r\n'
+        + MEDIA
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return f"multipart/form-data; boundary={boundary}", body
 
 
-FORMS = {"postman": (postman_form, [("User-Agent", "PostmanRuntime/7.39.0"), ("Accept", "*/*"),
-                                    ("Cache-Control", "no-cache"), ("Connection", "keep-alive")]),
-         "dotnet": (dotnet_form, [("Accept", "application/json")]),
-         "curl": (curl_form, [("User-Agent", "curl/8.5.0"), ("Accept", "*/*")])}
+FORMS = {
+    "postman": (
+        postman_form,
+        [
+            ("User-Agent", "PostmanRuntime/7.39.0"),
+            ("Accept", "*/*"),
+            ("Cache-Control", "no-cache"),
+            ("Connection", "keep-alive"),
+        ],
+    ),
+    "dotnet": (dotnet_form, [("Accept", "application/json")]),
+    "curl": (curl_form, [("User-Agent", "curl/8.5.0"), ("Accept", "*/*")]),
+}
 EXPECTED_BINNING = {"postman": "Unbinned", "dotnet": "Binned2x2", "curl": "Binned2x2"}
 
 
 def upload(server, client: str) -> tuple[int, str, bytes]:
     build, extra = FORMS[client]
     content_type, body = build()
-    headers = [host(server), ("Authorization", AUTH), *extra, ("Content-Type", content_type),
-               ("Content-Length", str(len(body)))]
+    headers = [
+        host(server),
+        ("Authorization", AUTH),
+        *extra,
+        ("Content-Type", content_type),
+        ("Content-Length", str(len(body))),
+    ]
     return exchange(server, "POST", "/images", headers, body)
 
 
@@ -146,8 +175,14 @@ def test_each_clients_upload_is_201_with_a_strict_image_resource(threaded_server
     document = json.loads(body)
     assert_image_resource(document, image_resource_schema)
     assert document["imageInfo"]["acquisitionInfo"]["binning"] == EXPECTED_BINNING[client]
-    assert document["imageInfo"]["lutInfo"] == {"gamma": 2.3, "slope": 65535.0, "offset": 0.0, "totalGrays": 4096,
-                                                "minimumGray": 3612, "maximumGray": 418}
+    assert document["imageInfo"]["lutInfo"] == {
+        "gamma": 2.3,
+        "slope": 65535.0,
+        "offset": 0.0,
+        "totalGrays": 4096,
+        "minimumGray": 3612,
+        "maximumGray": 418,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -157,34 +192,53 @@ def dotnet_resource(threaded_server) -> dict[str, Any]:
     return json.loads(body)
 
 
-def test_the_get_the_dotnet_sdk_sends_reads_back_the_same_resource(threaded_server, image_resource_schema,
-                                                                   dotnet_resource):
-    status, _type, body = exchange(threaded_server, "GET", f"/images/{dotnet_resource['id']}",
-                                   [host(threaded_server), ("Authorization", AUTH), ("Accept", "application/json")])
+def test_the_get_the_dotnet_sdk_sends_reads_back_the_same_resource(
+    threaded_server, image_resource_schema, dotnet_resource
+):
+    status, _type, body = exchange(
+        threaded_server,
+        "GET",
+        f"/images/{dotnet_resource['id']}",
+        [host(threaded_server), ("Authorization", AUTH), ("Accept", "application/json")],
+    )
     assert status == 200
     document = json.loads(body)
     assert_image_resource(document, image_resource_schema)
     assert document == dotnet_resource
 
 
-@pytest.mark.parametrize("name, body", [
-    ("supreme", b'{"Task":0,"Sharpness":70.0}'),
-    ("ae", b'{"Task":0,"Sharpness":70.0}'),
-    ("select", b'{"EnhancementMode":3}'),
-])
+@pytest.mark.parametrize(
+    "name, body",
+    [
+        ("supreme", b'{"Task":0,"Sharpness":70.0}'),
+        ("ae", b'{"Task":0,"Sharpness":70.0}'),
+        ("select", b'{"EnhancementMode":3}'),
+    ],
+)
 def test_dotnet_filter_bodies_give_a_png(threaded_server, dotnet_resource, name, body):
     status, content_type, image = exchange(
-        threaded_server, "POST", f"/images/{dotnet_resource['id']}/filters/{name}",
-        [host(threaded_server), ("Authorization", AUTH), ("Content-Type", "application/json; charset=utf-8"),
-         ("Content-Length", str(len(body)))], body)
+        threaded_server,
+        "POST",
+        f"/images/{dotnet_resource['id']}/filters/{name}",
+        [
+            host(threaded_server),
+            ("Authorization", AUTH),
+            ("Content-Type", "application/json; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+        ],
+        body,
+    )
     assert status == 200 and content_type == "image/png"
     assert image.startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def test_dotnet_unmap_with_content_length_zero_gives_a_png(threaded_server, dotnet_resource):
     status, content_type, image = exchange(
-        threaded_server, "POST", f"/images/{dotnet_resource['id']}/filters/unmap",
-        [host(threaded_server), ("Authorization", AUTH), ("Content-Length", "0")])
+        threaded_server,
+        "POST",
+        f"/images/{dotnet_resource['id']}/filters/unmap",
+        [host(threaded_server), ("Authorization", AUTH), ("Content-Length", "0")],
+    )
     assert status == 200 and content_type == "image/png"
     assert image.startswith(b"\x89PNG\r\n\x1a\n")
 
@@ -195,8 +249,12 @@ def test_the_sdk_availability_check_needs_no_credentials(threaded_server):
 
 
 def test_media_comes_back_byte_for_byte(threaded_server, dotnet_resource):
-    status, content_type, media = exchange(threaded_server, "GET", f"/images/{dotnet_resource['id']}/media",
-                                           [host(threaded_server), ("Authorization", AUTH)])
+    status, content_type, media = exchange(
+        threaded_server,
+        "GET",
+        f"/images/{dotnet_resource['id']}/media",
+        [host(threaded_server), ("Authorization", AUTH)],
+    )
     assert (status, content_type, media) == (200, "image/png", MEDIA)
 
 

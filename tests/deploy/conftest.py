@@ -58,9 +58,7 @@ def patch_files() -> set[Path]:
 def manifest_files() -> list[Path]:
     """Every complete Kubernetes object file under deploy/kubernetes."""
     patches = patch_files()
-    return sorted(
-        p for p in K8S_DIR.rglob("*.yaml") if p.name != KUSTOMIZATION and p.resolve() not in patches
-    )
+    return sorted(p for p in K8S_DIR.rglob("*.yaml") if p.name != KUSTOMIZATION and p.resolve() not in patches)
 
 
 def object_id(doc: Manifest) -> tuple[str, str]:

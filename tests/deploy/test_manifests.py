@@ -8,7 +8,6 @@ probes on the server's real endpoints, and the wiring between objects.
 from __future__ import annotations
 
 import copy
-import fnmatch
 import re
 from pathlib import Path
 
@@ -20,11 +19,23 @@ SERVER = "filters-server"
 SERVER_PORT = 43809
 SERVER_UID = 10001
 KNOWN_SETTINGS = {
-    "FILTERS_HOST", "FILTERS_PORT", "FILTERS_BASE_PATH", "FILTERS_STORAGE",
-    "FILTERS_S3_ENDPOINT_URL", "FILTERS_S3_REGION", "FILTERS_S3_CREATE_BUCKET",
-    "FILTERS_USERS", "FILTERS_USERS_FILE", "FILTERS_TTL_SECONDS",
-    "FILTERS_SWEEP_INTERVAL_SECONDS", "FILTERS_MAX_UPLOAD_BYTES", "FILTERS_MAX_PIXELS",
-    "FILTERS_PUBLIC_URL", "FILTERS_LOG_LEVEL", "FILTERS_LOG_FORMAT", "FILTERS_WORKERS",
+    "FILTERS_HOST",
+    "FILTERS_PORT",
+    "FILTERS_BASE_PATH",
+    "FILTERS_STORAGE",
+    "FILTERS_S3_ENDPOINT_URL",
+    "FILTERS_S3_REGION",
+    "FILTERS_S3_CREATE_BUCKET",
+    "FILTERS_USERS",
+    "FILTERS_USERS_FILE",
+    "FILTERS_TTL_SECONDS",
+    "FILTERS_SWEEP_INTERVAL_SECONDS",
+    "FILTERS_MAX_UPLOAD_BYTES",
+    "FILTERS_MAX_PIXELS",
+    "FILTERS_PUBLIC_URL",
+    "FILTERS_LOG_LEVEL",
+    "FILTERS_LOG_FORMAT",
+    "FILTERS_WORKERS",
     "FILTERS_QUEUE_DEPTH",
 }
 AWS_SETTINGS = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_SESSION_TOKEN"}
@@ -143,7 +154,11 @@ def test_every_container_has_cpu_and_memory_requests_and_limits(kustomize_dir, r
         for c in all_containers(pod):
             resources = c.get("resources", {})
             for bound in ("requests", "limits"):
-                assert {"cpu", "memory"} <= set(resources.get(bound, {})), (workload["metadata"]["name"], c["name"], bound)
+                assert {"cpu", "memory"} <= set(resources.get(bound, {})), (
+                    workload["metadata"]["name"],
+                    c["name"],
+                    bound,
+                )
 
 
 def test_server_tmp_is_a_writable_empty_dir(base_docs):
@@ -225,7 +240,6 @@ def test_server_environment_sources_exist(kustomize_dir, render):
                         find(docs, kind, source[key]["name"])
 
 
-
 def test_server_config_holds_only_known_settings(kustomize_dir, render):
     docs = render(kustomize_dir)
     configs = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == f"{SERVER}-config"]
@@ -263,7 +277,9 @@ def test_local_overlay_gives_the_server_the_minio_credentials(local_minio_docs):
     server = find(local_minio_docs, "Secret", f"{SERVER}-secrets")["stringData"]
     minio = find(local_minio_docs, "Secret", "minio-credentials")["stringData"]
     assert (server["AWS_ACCESS_KEY_ID"], server["AWS_SECRET_ACCESS_KEY"]) == (
-        minio["MINIO_ROOT_USER"], minio["MINIO_ROOT_PASSWORD"])
+        minio["MINIO_ROOT_USER"],
+        minio["MINIO_ROOT_PASSWORD"],
+    )
 
 
 def test_local_overlay_bucket_job_creates_the_configured_bucket(local_minio_docs):
@@ -281,77 +297,6 @@ def test_local_overlay_keeps_the_base_unchanged(base_docs, local_minio_docs):
     # The renderer must not leak overlay patches into the base.
     assert find(base_docs, "Deployment", SERVER)["spec"]["replicas"] == 3
     assert find(local_minio_docs, "Deployment", SERVER)["spec"]["replicas"] == 1
-
-
-# --- Dockerfile -------------------------------------------------------------------------------
-
-
-def dockerfile_instructions(deploy_dir):
-    text = (deploy_dir / "Dockerfile").read_text().replace("\\\n", " ")
-    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    return [tuple(line.split(None, 1)) for line in lines]
-
-
-def runtime_stage(deploy_dir):
-    instructions = dockerfile_instructions(deploy_dir)
-    last_from = max(i for i, (op, _) in enumerate(instructions) if op.upper() == "FROM")
-    return instructions[last_from:]
-
-
-def test_dockerfile_runs_as_a_numeric_non_root_user(deploy_dir):
-    users = [arg for op, arg in runtime_stage(deploy_dir) if op.upper() == "USER"]
-    assert users, "runtime stage has no USER"
-    uid = users[-1].split(":")[0]
-    assert uid.isdigit() and int(uid) == SERVER_UID
-
-
-def test_dockerfile_healthcheck_probes_healthz(deploy_dir):
-    [check] = [arg for op, arg in runtime_stage(deploy_dir) if op.upper() == "HEALTHCHECK"]
-    assert "/healthz" in check and "urllib" in check
-
-
-def test_dockerfile_exposes_the_api_port_and_starts_the_server(deploy_dir):
-    stage = dict((op.upper(), arg) for op, arg in runtime_stage(deploy_dir))
-    assert stage["EXPOSE"].split() == [str(SERVER_PORT)]
-    assert stage["ENTRYPOINT"] == '["filters-server"]'
-    assert "FILTERS_HOST=0.0.0.0" in stage["ENV"]
-
-
-def test_dockerfile_builds_from_python_slim_with_s3_extra(deploy_dir):
-    text = (deploy_dir / "Dockerfile").read_text()
-    assert "ARG PYTHON_IMAGE=python:3.11-slim" in text
-    assert 'pip install ".[s3]"' in text
-
-
-def dockerignore_excludes(patterns, path):
-    """Docker's last-match-wins rule, with a pattern also matching everything below it."""
-    excluded = False
-    for pattern in patterns:
-        negated = pattern.startswith("!")
-        pattern = pattern.lstrip("!").rstrip("/")
-        parts = Path(path).parts
-        prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-        if any(fnmatch.fnmatchcase(p, pattern) for p in prefixes):
-            excluded = not negated
-    return excluded
-
-
-def test_dockerignore_example_keeps_everything_the_dockerfile_copies(deploy_dir):
-    patterns = [
-        line.strip() for line in (deploy_dir / "dockerignore.example").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-    sources = [
-        src
-        for op, arg in dockerfile_instructions(deploy_dir)
-        if op.upper() == "COPY" and "--from=" not in arg
-        for src in arg.split()[:-1]
-    ]
-    assert sources
-    for src in sources:
-        assert not dockerignore_excludes(patterns, f"{src}/x.py" if "." not in src else src), src
-    assert dockerignore_excludes(patterns, ".git/config")
-    assert dockerignore_excludes(patterns, "tests/test_x.py")
 
 
 # --- example configurations -----------------------------------------------------------------

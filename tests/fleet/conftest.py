@@ -26,7 +26,6 @@ import pytest
 
 from tests.backends.s3_helpers import new_bucket_name
 from tests.s3_endpoint import free_port
-from tests.s3_fixtures import aws_test_env, s3_endpoint  # noqa: F401 - fixtures used by name
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 USER, PASSWORD = "fleet", "fleet-secret"
@@ -45,17 +44,37 @@ class Replica:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
-        self.argv = [sys.executable, "-m", "filters_server", "--host", "127.0.0.1", "--port", str(self.port),
-                     "--storage", storage, "--s3-endpoint-url", endpoint, "--s3-create-bucket", "true",
-                     "--users", f"{USER}:{PASSWORD}", "--public-url", PUBLIC_URL, "--workers", "1", *extra]
+        self.argv = [
+            sys.executable,
+            "-m",
+            "filters_server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--storage",
+            storage,
+            "--s3-endpoint-url",
+            endpoint,
+            "--s3-create-bucket",
+            "true",
+            "--users",
+            f"{USER}:{PASSWORD}",
+            "--public-url",
+            PUBLIC_URL,
+            "--workers",
+            "1",
+            *extra,
+        ]
         self.proc: subprocess.Popen[bytes] | None = None
 
     def launch(self) -> None:
         # Only the flags configure the replica: no FILTERS_* setting of the developer leaks in.
         env = {k: v for k, v in os.environ.items() if not k.startswith("FILTERS_")}
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(self.argv, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                self.argv, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+            )
 
     def wait_ready(self, timeout: float = 20.0) -> None:
         assert self.proc is not None
@@ -120,8 +139,9 @@ def start_fleet(s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> I
     def start(*extra: str) -> Fleet:
         bucket = new_bucket_name()
         logs = tmp_path_factory.mktemp("fleet")
-        a, b = (Replica(name, f"s3://{bucket}/{PREFIX}", s3_endpoint, logs / f"{name}.log", *extra)
-                for name in ("a", "b"))
+        a, b = (
+            Replica(name, f"s3://{bucket}/{PREFIX}", s3_endpoint, logs / f"{name}.log", *extra) for name in ("a", "b")
+        )
         a.launch()
         started.append(a)
         a.wait_ready()  # a creates the bucket, so b never races it

@@ -1,4 +1,4 @@
-"""Two replicas on one S3 bucket behave as one service (DESIGN.md, invariants 2 and 3).
+"""Two replicas on one S3 bucket behave as one service (docs/architecture.md: read-through on shared storage).
 
 Whatever one replica created, the other serves; whatever one deleted or let
 expire, neither answers 200 for any more; and the bytes of expired resources
@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from filters_server.testing import png16, sample_image_info, upload_form
+
 from tests.fleet.conftest import AUTH, Fleet, Replica, wait_for
 
 MEDIA = png16(256, 192, seed=3)
@@ -86,7 +87,8 @@ async def test_replica_deletes_a_resource_another_created(fleet: Fleet, http: ai
 
 
 async def test_creator_never_answers_200_for_what_another_replica_deleted(
-        fleet: Fleet, http: aiohttp.ClientSession) -> None:
+    fleet: Fleet, http: aiohttp.ClientSession
+) -> None:
     created = await create_on(http, fleet.a)
     image = f"/images/{created['id']}"
     # Replica a has seen the resource, its media and a filter result (now cached in the bucket).
@@ -103,22 +105,25 @@ async def test_creator_never_answers_200_for_what_another_replica_deleted(
 
 
 async def test_expired_resource_is_gone_from_every_replica_and_from_the_bucket(
-        short_lived_fleet: Fleet, http: aiohttp.ClientSession) -> None:
+    short_lived_fleet: Fleet, http: aiohttp.ClientSession
+) -> None:
     fleet = short_lived_fleet
     created = await create_on(http, fleet.a)
     resource_id = created["id"]
     assert await fleet.keys(f"images/{resource_id}/")  # stored while it lives
 
     async def gone() -> bool:
-        return (await status_of(http, "GET", fleet.b.api(f"/images/{resource_id}")) == 404
-                and not [key for key in await fleet.keys() if resource_id in key])
+        return await status_of(http, "GET", fleet.b.api(f"/images/{resource_id}")) == 404 and not [
+            key for key in await fleet.keys() if resource_id in key
+        ]
 
     await wait_for(gone, timeout=SWEPT_WITHIN)
     assert await status_of(http, "GET", fleet.a.api(f"/images/{resource_id}")) == 404
 
 
 async def test_two_sweepers_at_once_remove_everything_without_errors(
-        short_lived_fleet: Fleet, http: aiohttp.ClientSession) -> None:
+    short_lived_fleet: Fleet, http: aiohttp.ClientSession
+) -> None:
     fleet = short_lived_fleet
     # Resources from both replicas expire together, so both sweepers find the same work.
     for replica in (fleet.a, fleet.b, fleet.a, fleet.b, fleet.a, fleet.b):

@@ -3,7 +3,7 @@
 Unreachable storage is the client's cue to retry (503 + ``Retry-After``), never
 a 500; storage that refuses (access denied) is the operator's problem (500,
 logged); and a resource is never reported created unless both its media and
-its metadata are stored (DESIGN.md, invariant 1).
+its metadata are stored (docs/architecture.md, "Storage invariants").
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ import pytest
 from backends import Storage, StorageError, StorageUnavailable
 from backends.s3 import S3Storage
 from filters_server.app import create_app
-from filters_server.auth import parse_users
 from filters_server.config import Settings
-from filters_server.index import ResourceIndex, Sweeper
+from filters_server.core.index import ResourceIndex
+from filters_server.core.sweeper import Sweeper
+from filters_server.core.users import parse_users
 from filters_server.testing import png16, upload_form
+
 from tests.backends.s3_helpers import make_s3_storage, new_bucket_name
 from tests.fleet.conftest import AUTH, BASE, PASSWORD, USER
 from tests.s3_endpoint import MotoServer, free_port
@@ -76,7 +78,7 @@ class Faulty:
                 if self.after_bytes is not None:
                     yield chunk[: self.after_bytes]
                     self._check("read", key)
-                    yield chunk[self.after_bytes:]
+                    yield chunk[self.after_bytes :]
                 else:
                     yield chunk
 
@@ -87,8 +89,15 @@ def make_app(storage: Any) -> Any:
 
 def unreachable_s3(port: int) -> S3Storage:
     """S3 storage on a loopback port nobody listens on: connections are refused at once."""
-    return S3Storage(new_bucket_name(), "p", endpoint_url=f"http://127.0.0.1:{port}", region="us-east-1",
-                     connect_timeout=1, read_timeout=2, max_attempts=1)
+    return S3Storage(
+        new_bucket_name(),
+        "p",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region="us-east-1",
+        connect_timeout=1,
+        read_timeout=2,
+        max_attempts=1,
+    )
 
 
 @pytest.fixture
@@ -102,8 +111,9 @@ async def bucket_contents(s3: S3Storage) -> list[str]:
     """Every object and unfinished multipart upload in the bucket (not only under the prefix)."""
     objects = await s3.client.list_objects_v2(Bucket=s3.bucket)
     uploads = await s3.client.list_multipart_uploads(Bucket=s3.bucket)
-    return ([o["Key"] for o in objects.get("Contents", ())]
-            + ["multipart:" + u["Key"] for u in uploads.get("Uploads", ())])
+    return [o["Key"] for o in objects.get("Contents", ())] + [
+        "multipart:" + u["Key"] for u in uploads.get("Uploads", ())
+    ]
 
 
 async def assert_retry_later(response: aiohttp.ClientResponse) -> None:
@@ -131,7 +141,8 @@ REQUESTS: dict[str, Callable[[Any], Any]] = {
 
 @pytest.mark.parametrize("request_kind", REQUESTS)
 async def test_unreachable_storage_answers_503_with_retry_after(
-        aws_test_env: None, aiohttp_client: Any, request_kind: str) -> None:
+    aws_test_env: None, aiohttp_client: Any, request_kind: str
+) -> None:
     client = await aiohttp_client(make_app(unreachable_s3(free_port())), headers=AUTH)
     await assert_retry_later(await REQUESTS[request_kind](client))
 
@@ -141,8 +152,7 @@ async def test_readiness_fails_while_storage_is_unreachable(aws_test_env: None, 
     await assert_retry_later(await client.get("/readyz"))
 
 
-async def test_replica_recovers_without_restart_once_storage_answers(
-        aws_test_env: None, aiohttp_client: Any) -> None:
+async def test_replica_recovers_without_restart_once_storage_answers(aws_test_env: None, aiohttp_client: Any) -> None:
     port = free_port()
     storage = unreachable_s3(port)
     client = await aiohttp_client(make_app(storage), headers=AUTH)
@@ -161,7 +171,8 @@ async def test_replica_recovers_without_restart_once_storage_answers(
 
 
 async def test_failure_between_media_and_metadata_reports_nothing_created_and_leaves_nothing(
-        aiohttp_client: Any, live_s3: S3Storage) -> None:
+    aiohttp_client: Any, live_s3: S3Storage
+) -> None:
     client = await aiohttp_client(make_app(Faulty(live_s3).fail("put_bytes", "/meta.json")), headers=AUTH)
     await assert_retry_later(await client.post(f"{BASE}/images", data=upload_form(png16())))
     assert await bucket_contents(live_s3) == []
@@ -173,8 +184,9 @@ async def test_media_read_failing_after_lookup_answers_503(aiohttp_client: Any, 
     created = await create(client)
     faulty.fail("read", "/media")
     await assert_retry_later(await client.get(f"{BASE}/images/{created['id']}/media"))
-    await assert_retry_later(await client.get(f"{BASE}/images/{created['id']}/media",
-                                              headers={"Range": "bytes=0-9,20-29"}))
+    await assert_retry_later(
+        await client.get(f"{BASE}/images/{created['id']}/media", headers={"Range": "bytes=0-9,20-29"})
+    )
 
 
 async def test_filter_source_read_failing_after_lookup_answers_503(aiohttp_client: Any, live_s3: S3Storage) -> None:
@@ -198,13 +210,14 @@ async def test_storage_failing_mid_body_cuts_the_connection(aiohttp_client: Any,
 
 
 async def test_storage_refusing_access_answers_500_and_logs_why(
-        aiohttp_client: Any, live_s3: S3Storage, caplog: pytest.LogCaptureFixture) -> None:
+    aiohttp_client: Any, live_s3: S3Storage, caplog: pytest.LogCaptureFixture
+) -> None:
     denied = StorageError("S3 AccessDenied: Access Denied")
     faulty = Faulty(live_s3, denied)
     client = await aiohttp_client(make_app(faulty), headers=AUTH)
     created = await create(client)
     faulty.fail("get_bytes", "/meta.json")
-    with caplog.at_level(logging.ERROR, logger="filters_server.problems"):
+    with caplog.at_level(logging.ERROR, logger="filters_server.api.errors"):
         response = await client.get(f"{BASE}/images/{created['id']}")
     assert response.status == 500
     assert response.content_type == PROBLEM_JSON
@@ -213,12 +226,14 @@ async def test_storage_refusing_access_answers_500_and_logs_why(
 
 
 async def test_sweeper_keeps_trying_through_an_outage_with_one_warning_per_attempt(
-        aws_test_env: None, caplog: pytest.LogCaptureFixture) -> None:
+    aws_test_env: None, caplog: pytest.LogCaptureFixture
+) -> None:
     storage = unreachable_s3(free_port())
     await storage.start()
     task = asyncio.create_task(Sweeper(ResourceIndex(storage, time.time), interval=0.01).run())
     try:
-        with caplog.at_level(logging.WARNING, logger="filters_server.index"):
+        with caplog.at_level(logging.WARNING, logger="filters_server.core.sweeper"):
+
             async def two_attempts_logged() -> None:
                 while sum("sweep skipped" in r.getMessage() for r in caplog.records) < 2:
                     await asyncio.sleep(0.01)

@@ -13,14 +13,14 @@ from filters_server.imaging import Lut
 from filters_server.imaging import phantoms as ph
 from filters_server.imaging.params import PITCH_MM_UNBINNED
 
-
 # The spec's example LUT: minimumGray > maximumGray (inverted, bone-bright), gamma 2.3.
 INVERTED_LUT = ph.EXAMPLE_LUT
 # A non-inverted LUT with an offset and a gamma below 1.
 UPRIGHT_LUT = Lut(gamma=0.8, slope=60000.0, offset=2000.0, total_grays=4096, minimum_gray=100, maximum_gray=4000)
 # A negative slope inverts in the mapped domain instead (Y falls as x' rises).
-NEGATIVE_SLOPE_LUT = Lut(gamma=1.5, slope=-64000.0, offset=65000.0, total_grays=16384, minimum_gray=200,
-                         maximum_gray=15000)
+NEGATIVE_SLOPE_LUT = Lut(
+    gamma=1.5, slope=-64000.0, offset=65000.0, total_grays=16384, minimum_gray=200, maximum_gray=15000
+)
 
 
 @pytest.fixture(params=[INVERTED_LUT, UPRIGHT_LUT, NEGATIVE_SLOPE_LUT], ids=["inverted", "upright", "negative-slope"])

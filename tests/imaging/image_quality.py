@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .phantoms import edge_distance
+from filters_server.imaging.phantoms import edge_distance
 
 
 def edge_spread(image: np.ndarray, angle_deg: float, window_px: float, bin_px: float = 0.25) -> np.ndarray:
@@ -17,7 +17,7 @@ def edge_spread(image: np.ndarray, angle_deg: float, window_px: float, bin_px: f
     d = edge_distance(image.shape, angle_deg)
     keep = np.abs(d) < window_px
     idx = np.floor((d[keep] + window_px) / bin_px).astype(int)
-    n = int(round(2 * window_px / bin_px))
+    n = round(2 * window_px / bin_px)
     sums = np.bincount(idx, weights=image[keep].astype(np.float64), minlength=n)[:n]
     counts = np.bincount(idx, minlength=n)[:n]
     return sums / np.maximum(counts, 1)

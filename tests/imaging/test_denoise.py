@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from filters_server.imaging import Lut, select
-from filters_server.imaging import metrics
 from filters_server.imaging.lut import linearise
+
+from tests.imaging import image_quality as metrics
 
 
 def test_smooth_lowers_flat_region_noise_by_at_least_30_percent(flat_noisy: np.ndarray, lut: Lut, binned) -> None:

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 
 from filters_server.imaging import AE_TASKS, SELECT_MODES, SUPREME_TASKS, Lut, ae, select, supreme
-from filters_server.imaging import metrics
 from filters_server.imaging import phantoms as ph
 from filters_server.imaging.lut import saturation
 from filters_server.imaging.params import PITCH_MM_UNBINNED
 
+from tests.imaging import image_quality as metrics
+
 ENHANCERS: dict[str, Callable[..., np.ndarray]] = {
     **{f"select-{m}": lambda y, lut, b, m=m: select(y, lut, binned=b, mode=m) for m in SELECT_MODES},
-    **{f"supreme-{t}": lambda y, lut, b, t=t: supreme(y, lut, binned=b, task=t, sharpness=100)
-       for t in SUPREME_TASKS},
+    **{f"supreme-{t}": lambda y, lut, b, t=t: supreme(y, lut, binned=b, task=t, sharpness=100) for t in SUPREME_TASKS},
     **{f"ae-{t}": lambda y, lut, b, t=t: ae(y, lut, binned=b, task=t, sharpness=100) for t in AE_TASKS},
 }
 # Plateau interiors: more than 1.5 mm (100 px) from the edge at column 256, the reach of the

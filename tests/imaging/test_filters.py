@@ -86,8 +86,12 @@ def test_bad_parameters_raise_value_error_naming_the_field(call, field: str, den
 
 @pytest.mark.parametrize(
     ("name", "params"),
-    [("unmap", {}), ("select", {"mode": "edgePro"}), ("supreme", {"task": "general", "sharpness": 70.0}),
-     ("ae", {"task": "endodontic", "sharpness": 30.0})],
+    [
+        ("unmap", {}),
+        ("select", {"mode": "edgePro"}),
+        ("supreme", {"task": "general", "sharpness": 70.0}),
+        ("ae", {"task": "endodontic", "sharpness": 30.0}),
+    ],
 )
 def test_run_filter_decodes_filters_and_encodes(name: str, params: dict, dental, inverted_lut) -> None:
     png = encode(dental, "image/png")
@@ -99,8 +103,9 @@ def test_run_filter_decodes_filters_and_encodes(name: str, params: dict, dental,
 
 @pytest.mark.parametrize("media_type", ["image/tiff", "image/jpeg", "image/gif"])
 def test_run_filter_honours_the_media_type(media_type: str, dental, inverted_lut) -> None:
-    data = run_filter("select", encode(dental, "image/png"), inverted_lut, binned=False, params={},
-                      media_type=media_type)
+    data = run_filter(
+        "select", encode(dental, "image/png"), inverted_lut, binned=False, params={}, media_type=media_type
+    )
     assert data == encode(select(dental, inverted_lut, binned=False), media_type)
 
 
@@ -117,8 +122,7 @@ def test_run_filter_rejects_undecodable_media(inverted_lut: Lut) -> None:
 
 def test_run_filter_rejects_an_unknown_filter(dental, inverted_lut) -> None:
     with pytest.raises(ValueError, match="sepia"):
-        run_filter("sepia", encode(dental, "image/png"), inverted_lut, binned=False, params={},
-                   media_type="image/png")
+        run_filter("sepia", encode(dental, "image/png"), inverted_lut, binned=False, params={}, media_type="image/png")
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (3, 5), (7, 300), (300, 7)])

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
 
-from filters_server.imaging import AE_TASKS, SUPREME_TASKS, Lut, ae, supreme
-from filters_server.imaging import metrics, pipeline
+from filters_server.imaging import AE_TASKS, SUPREME_TASKS, Lut, ae, pipeline, supreme
 from filters_server.imaging import phantoms as ph
 from filters_server.imaging.lut import linearise
 from filters_server.imaging.params import PITCH_MM_BINNED, PITCH_MM_UNBINNED, SUPREME_PROFILES
 
 from .conftest import SLANT_DEG
+from tests.imaging import image_quality as metrics
 
 SHARPNESS_STEPS = (0, 25, 50, 75, 100)
 MTF_WINDOW_MM = 1.5  # wide enough to hold the halos of the 0.48 mm band, else DC is mis-measured
@@ -44,25 +45,29 @@ def test_high_frequency_energy_grows_strictly_with_sharpness(name: str, tasks, d
     run = supreme if name == "supreme" else ae
     for task in tasks:
         energy = [
-            metrics.high_frequency_energy(linearise(run(dental, inverted_lut, binned=binned, task=task, sharpness=s),
-                                                    inverted_lut))
+            metrics.high_frequency_energy(
+                linearise(run(dental, inverted_lut, binned=binned, task=task, sharpness=s), inverted_lut)
+            )
             for s in SHARPNESS_STEPS
         ]
-        assert all(a < b for a, b in zip(energy, energy[1:])), (task, energy)
+        assert all(a < b for a, b in itertools.pairwise(energy)), (task, energy)
 
 
 @pytest.mark.parametrize("task", SUPREME_TASKS)
 def test_mtf50_rises_with_sharpness(task: str, slanted_edge_x: np.ndarray, inverted_lut: Lut) -> None:
     image = ph.stored(slanted_edge_x, inverted_lut)
-    mtf50 = [_mtf50(supreme(image, inverted_lut, binned=False, task=task, sharpness=s), inverted_lut,
-                    PITCH_MM_UNBINNED) for s in (0, 50, 100)]
+    mtf50 = [
+        _mtf50(supreme(image, inverted_lut, binned=False, task=task, sharpness=s), inverted_lut, PITCH_MM_UNBINNED)
+        for s in (0, 50, 100)
+    ]
     assert mtf50[0] < mtf50[1] < mtf50[2], mtf50
 
 
 def test_mtf50_rises_with_sharpness_for_ae(slanted_edge_x: np.ndarray, inverted_lut: Lut) -> None:
     image = ph.stored(slanted_edge_x, inverted_lut)
-    low, high = (_mtf50(ae(image, inverted_lut, binned=False, sharpness=s), inverted_lut, PITCH_MM_UNBINNED)
-                 for s in (0, 100))
+    low, high = (
+        _mtf50(ae(image, inverted_lut, binned=False, sharpness=s), inverted_lut, PITCH_MM_UNBINNED) for s in (0, 100)
+    )
     assert high > low
 
 
@@ -90,7 +95,8 @@ def test_binned_filter_sharpens_as_much_per_mm_as_unbinned(slanted_edge_x, inver
         (ph.stored(slanted_edge_x, inverted_lut), False, PITCH_MM_UNBINNED),
         (ph.stored(ph.bin2x2(slanted_edge_x), inverted_lut), True, PITCH_MM_BINNED),
     ):
-        low, high = (_mtf50(supreme(image, inverted_lut, binned=binned, sharpness=s), inverted_lut, pitch)
-                     for s in (0, 100))
+        low, high = (
+            _mtf50(supreme(image, inverted_lut, binned=binned, sharpness=s), inverted_lut, pitch) for s in (0, 100)
+        )
         gains.append(high / low)
     assert gains[1] - 1 == pytest.approx(gains[0] - 1, rel=0.15)

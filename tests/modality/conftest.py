@@ -103,8 +103,9 @@ def acquire(sim_http) -> Callable[..., Awaitable[tuple[str, dict[str, Any]]]]:
         resp = await sim_http.post(f"{SIM_BASE}/acquisition", json={"deviceId": SELECT_DEVICE, "clientName": "tests"})
         assert resp.status == 201, await resp.text()
         session_id = (await resp.json())["sessionId"]
-        resp = await sim_http.put(f"{SIM_BASE}/acquisition/{session_id}/info",
-                                  json={"enable": True, "binning": "Binned2x2", **info})
+        resp = await sim_http.put(
+            f"{SIM_BASE}/acquisition/{session_id}/info", json={"enable": True, "binning": "Binned2x2", **info}
+        )
         assert resp.status == 200, await resp.text()
         resp = await sim_http.post(f"{SIM_BASE}/acquisition/{session_id}/expose")
         assert resp.status == 201, await resp.text()
@@ -133,8 +134,13 @@ def filters_for(aiohttp_client, make_app, store):
 
     async def make(modality_url: str | None, **changes: Any):
         if modality_url is not None:
-            changes = {"modality_url": modality_url, "modality_user": SIM_USER,
-                       "modality_password": SIM_PASSWORD, "modality_timeout_seconds": 5, **changes}
+            changes = {
+                "modality_url": modality_url,
+                "modality_user": SIM_USER,
+                "modality_password": SIM_PASSWORD,
+                "modality_timeout_seconds": 5,
+                **changes,
+            }
         return await aiohttp_client(make_app(store, **changes), headers=ALICE)
 
     return make
@@ -178,8 +184,9 @@ def fake_modality(aiohttp_server, sim_log):
     with ``info_type``), media answers ``media`` as ``media_type``.
     """
 
-    async def make(info: Any, media: bytes = b"", *, info_type: str = "application/json",
-                   media_type: str = "image/png") -> str:
+    async def make(
+        info: Any, media: bytes = b"", *, info_type: str = "application/json", media_type: str = "image/png"
+    ) -> str:
         async def image_info(request: web.Request) -> web.Response:
             body = info if isinstance(info, bytes) else json.dumps(info).encode()
             return web.Response(body=body, content_type=info_type)

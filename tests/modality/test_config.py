@@ -8,17 +8,33 @@ from filters_server.config import Settings, load_settings
 
 
 def test_modality_options_come_from_flags():
-    settings, _ = load_settings(["--modality-url", "https://localhost:43810/api/dsio/modality/v1",
-                                 "--modality-user", "op", "--modality-timeout-seconds", "7",
-                                 "--modality-session-check-seconds", "0"], {})
+    settings, _ = load_settings(
+        [
+            "--modality-url",
+            "https://localhost:43810/api/dsio/modality/v1",
+            "--modality-user",
+            "op",
+            "--modality-timeout-seconds",
+            "7",
+            "--modality-session-check-seconds",
+            "0",
+        ],
+        {},
+    )
     assert settings.modality_url == "https://localhost:43810/api/dsio/modality/v1"
     assert (settings.modality_user, settings.modality_timeout_seconds) == ("op", 7.0)
     assert settings.modality_session_check_seconds == 0.0
 
 
 def test_modality_options_come_from_the_environment():
-    settings, _ = load_settings([], {"FILTERS_MODALITY_URL": "http://127.0.0.1:43810/api",
-                                     "FILTERS_MODALITY_PASSWORD": "pw", "FILTERS_MODALITY_INSECURE": "true"})
+    settings, _ = load_settings(
+        [],
+        {
+            "FILTERS_MODALITY_URL": "http://127.0.0.1:43810/api",
+            "FILTERS_MODALITY_PASSWORD": "pw",
+            "FILTERS_MODALITY_INSECURE": "true",
+        },
+    )
     assert (settings.modality_password, settings.modality_insecure) == ("pw", True)
 
 

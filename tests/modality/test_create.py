@@ -26,14 +26,19 @@ async def assert_refused(response, status: int, store) -> dict:
 def fake_info(media: bytes, **changes) -> dict:
     """A Modality ImageInfo for ``media`` (a 16-bit PNG) with a correct pixelHash unless changed."""
     pixels = cv2.imdecode(np.frombuffer(media, np.uint8), cv2.IMREAD_UNCHANGED)
-    info = {"id": "img-1", "width": pixels.shape[1], "height": pixels.shape[0],
-            "pixelHash": {"alg": "SHA256", "hash": hashlib.sha256(pixels.astype("<u2").tobytes()).hexdigest()},
-            **sample_image_info()}
+    info = {
+        "id": "img-1",
+        "width": pixels.shape[1],
+        "height": pixels.shape[0],
+        "pixelHash": {"alg": "SHA256", "hash": hashlib.sha256(pixels.astype("<u2").tobytes()).hexdigest()},
+        **sample_image_info(),
+    }
     info.update(changes)
     return info
 
 
 # Created -------------------------------------------------------------------------------------
+
 
 async def test_creation_answers_201_with_the_modality_session(filters, acquire):
     session_id, image = await acquire()
@@ -99,9 +104,11 @@ async def test_filters_apply_to_a_modality_resource(filters, created):
 
 # 400 -----------------------------------------------------------------------------------------
 
+
 async def test_malformed_json_is_400(filters, store):
-    response = await filters.post(f"{BASE}/images/modality", data=b"{not json",
-                                  headers={"Content-Type": "application/json"})
+    response = await filters.post(
+        f"{BASE}/images/modality", data=b"{not json", headers={"Content-Type": "application/json"}
+    )
     await assert_refused(response, 400, store)
 
 
@@ -134,6 +141,7 @@ async def test_a_raw_image_without_lut_info_is_400(filters, acquire, store):
 
 # 404 -----------------------------------------------------------------------------------------
 
+
 async def test_an_unknown_session_is_404(filters, acquire, store):
     _, image = await acquire()
     await assert_refused(await create_modality(filters, UNKNOWN_ID, image["id"]), 404, store)
@@ -145,6 +153,7 @@ async def test_an_unknown_image_is_404(filters, acquire, store):
 
 
 # 413 / 415 -----------------------------------------------------------------------------------
+
 
 async def test_an_image_over_max_pixels_is_413(filters_for, sim_url, acquire, store):
     client = await filters_for(sim_url, max_pixels=1000)
@@ -161,16 +170,20 @@ async def test_an_8_bit_png_is_415(filters_for, fake_modality, store):
 
 # 502 -----------------------------------------------------------------------------------------
 
+
 async def test_an_unreachable_modality_api_is_502(filters_for, store):
     client = await filters_for(f"http://127.0.0.1:{closed_port()}{SIM_BASE}")
     await assert_refused(await create_modality(client, "s", "i"), 502, store)
 
 
-@pytest.mark.parametrize("body, content_type", [
-    (b"<html>proxy error</html>", "text/html"),
-    (b"{truncated", "application/json"),
-    (b"[1, 2, 3]", "application/json"),
-])
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        (b"<html>proxy error</html>", "text/html"),
+        (b"{truncated", "application/json"),
+        (b"[1, 2, 3]", "application/json"),
+    ],
+)
 async def test_garbage_image_info_is_502(filters_for, fake_modality, store, body, content_type):
     client = await filters_for(await fake_modality(body, info_type=content_type))
     await assert_refused(await create_modality(client, "s", "i"), 502, store)
@@ -230,6 +243,7 @@ async def test_an_image_info_without_pixel_hash_is_accepted(filters_for, fake_mo
 
 
 # 501 -----------------------------------------------------------------------------------------
+
 
 async def test_without_modality_url_the_route_is_501_naming_the_flag(filters_for, store):
     client = await filters_for(None)

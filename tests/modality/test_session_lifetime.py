@@ -23,8 +23,9 @@ async def test_media_of_an_ended_session_is_410_then_the_resource_is_gone(filter
 
 
 @pytest.mark.parametrize("name", FILTER_CALLS)
-async def test_a_filter_on_an_ended_session_is_410_then_the_resource_is_gone(filters, created, end_session, store,
-                                                                             clock, name):
+async def test_a_filter_on_an_ended_session_is_410_then_the_resource_is_gone(
+    filters, created, end_session, store, clock, name
+):
     session_id, body = await created()
     await end_session(session_id)
     clock.advance(60)
@@ -97,7 +98,7 @@ async def test_the_session_is_checked_again_once_the_window_has_passed(filters, 
 
 
 async def test_an_unreachable_modality_api_does_not_remove_the_resource(filters, created, sim_server, store, clock):
-    session_id, body = await created()
+    _session_id, body = await created()
     await sim_server.close()
     clock.advance(60)
     response = await filters.get(f"{BASE}/images/{body['id']}/media")

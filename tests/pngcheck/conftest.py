@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 import cv2
 import numpy as np
 
-from filters_server.pngcheck import PngInfo, PngValidator
+from filters_server.core.pngcheck import PngInfo, PngValidator
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -58,9 +58,7 @@ def scanlines(pixels: np.ndarray, filter_type: int = 0) -> bytes:
 
 def adam7_scanlines(pixels: np.ndarray) -> bytes:
     """The seven Adam7 pass images, one after the other, each as scanlines; empty passes omitted."""
-    return b"".join(
-        scanlines(pixels[y0::dy, x0::dx]) for x0, y0, dx, dy in ADAM7 if pixels[y0::dy, x0::dx].size
-    )
+    return b"".join(scanlines(pixels[y0::dy, x0::dx]) for x0, y0, dx, dy in ADAM7 if pixels[y0::dy, x0::dx].size)
 
 
 def idat_chunks(stream: bytes, size: int = 8192) -> bytes:

@@ -5,7 +5,7 @@ import zlib
 
 import pytest
 
-from filters_server.pngcheck import InvalidPng, PngValidator
+from filters_server.core.pngcheck import InvalidPng, PngValidator
 
 from .conftest import (
     SIGNATURE,
@@ -124,7 +124,7 @@ def test_data_after_iend_is_invalid(trailer):
 def test_wrong_crc_is_invalid(index):
     data = gray16_png(8, 8)
     chunks = split_chunks(data)
-    ctype, body = chunks[index]
+    ctype, _body = chunks[index]
     corrupt = SIGNATURE + b"".join(
         chunk(t, b, crc=zlib.crc32(t + b) ^ 1 if i == index else None) for i, (t, b) in enumerate(chunks)
     )
@@ -153,15 +153,15 @@ def test_bit_flip_in_idat_data_is_caught_by_crc():
 @pytest.mark.parametrize(
     "fields",
     [
-        dict(width=0, height=1),
-        dict(width=1, height=0),
-        dict(width=2**31, height=1),
-        dict(width=1, height=1, bit_depth=16, color_type=3),
-        dict(width=1, height=1, bit_depth=12, color_type=0),
-        dict(width=1, height=1, color_type=5),
-        dict(width=1, height=1, compression=1),
-        dict(width=1, height=1, filter_method=1),
-        dict(width=1, height=1, interlace=2),
+        {"width": 0, "height": 1},
+        {"width": 1, "height": 0},
+        {"width": 2**31, "height": 1},
+        {"width": 1, "height": 1, "bit_depth": 16, "color_type": 3},
+        {"width": 1, "height": 1, "bit_depth": 12, "color_type": 0},
+        {"width": 1, "height": 1, "color_type": 5},
+        {"width": 1, "height": 1, "compression": 1},
+        {"width": 1, "height": 1, "filter_method": 1},
+        {"width": 1, "height": 1, "interlace": 2},
     ],
     ids=lambda f: ",".join(f"{k}={v}" for k, v in f.items()),
 )
@@ -272,7 +272,7 @@ def test_rejection_is_raised_by_the_feed_that_completes_the_defect():
 
 
 def test_invalid_status_is_400():
-    assert rejected_by_feed(b"\0" * 200).status == 400
+    assert rejected_by_feed(b"\0" * 200).kind == "corrupt"
 
 
 def test_valid_png_still_passes_the_checks_used_here():

@@ -4,7 +4,7 @@ import tracemalloc
 
 import pytest
 
-from filters_server.pngcheck import ImageTooLarge, InvalidPng, PngValidator
+from filters_server.core.pngcheck import ImageTooLarge, InvalidPng, PngValidator
 
 from .conftest import SIGNATURE, chop, gray16_png, ihdr, png, zeros_bomb
 
@@ -17,7 +17,7 @@ def test_too_many_pixels_is_rejected_from_the_ihdr_alone(width, height, max_pixe
     validator = PngValidator(max_pixels=max_pixels)
     with pytest.raises(ImageTooLarge) as caught:
         validator.feed(SIGNATURE + ihdr(width, height))
-    assert caught.value.status == 413
+    assert caught.value.kind == "too_large"
     assert f"{width}x{height}" in str(caught.value)
 
 

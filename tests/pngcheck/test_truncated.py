@@ -2,7 +2,7 @@
 
 import pytest
 
-from filters_server.pngcheck import InvalidPng, PngValidator
+from filters_server.core.pngcheck import InvalidPng, PngValidator
 
 from .conftest import adam7_png, gray16, gray16_png, split_chunks
 

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from filters_server.pngcheck import PngValidator, UnsupportedImage
+from filters_server.core.pngcheck import PngValidator, UnsupportedImage
 
 from .conftest import SIGNATURE, chunk, ihdr, png
 
@@ -103,4 +103,4 @@ def test_dicom_file_is_unsupported_and_named():
 
 
 def test_unsupported_status_is_415():
-    assert rejected_by_feed(encoded(".jpg", GRAY8)).status == 415
+    assert rejected_by_feed(encoded(".jpg", GRAY8)).kind == "unsupported"

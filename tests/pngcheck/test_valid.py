@@ -5,7 +5,7 @@ import zlib
 import numpy as np
 import pytest
 
-from filters_server.pngcheck import PngInfo, PngValidator
+from filters_server.core.pngcheck import PngInfo, PngValidator
 
 from .conftest import SIGNATURE, adam7_png, chunk, gray16, gray16_png, ihdr, png, scanlines, validate
 
@@ -71,13 +71,7 @@ def test_accepts_every_defined_filter_type(filter_type):
 def test_accepts_zlib_stream_split_at_every_possible_point_between_two_idat_chunks():
     stream = zlib.compress(scanlines(gray16(3, 4)))
     for cut in range(len(stream) + 1):
-        data = (
-            SIGNATURE
-            + ihdr(4, 3)
-            + chunk(b"IDAT", stream[:cut])
-            + chunk(b"IDAT", stream[cut:])
-            + chunk(b"IEND")
-        )
+        data = SIGNATURE + ihdr(4, 3) + chunk(b"IDAT", stream[:cut]) + chunk(b"IDAT", stream[cut:]) + chunk(b"IEND")
         assert validate(data).width == 4
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import base64
+from typing import Any
 
 import aiohttp
 import pytest
@@ -38,8 +37,7 @@ async def sim(aiohttp_client, sim_app) -> TestClient:
 
 
 async def _open_session(client: TestClient, family: str = "Select") -> str:
-    resp = await client.post(f"{BASE}/acquisition",
-                             json={"deviceId": DEVICE_IDS[family], "clientName": "tests"})
+    resp = await client.post(f"{BASE}/acquisition", json={"deviceId": DEVICE_IDS[family], "clientName": "tests"})
     assert resp.status == 201, await resp.text()
     return (await resp.json())["sessionId"]
 
@@ -54,8 +52,7 @@ async def _expose(client: TestClient, session_id: str, **info: Any) -> dict[str,
     return await resp.json()
 
 
-async def _acquire(client: TestClient, family: str = "Select",
-                   **info: Any) -> tuple[str, dict[str, Any]]:
+async def _acquire(client: TestClient, family: str = "Select", **info: Any) -> tuple[str, dict[str, Any]]:
     """A new session on ``family`` holding one exposure: (sessionId, ImageInfo)."""
     session_id = await _open_session(client, family)
     return session_id, await _expose(client, session_id, **info)

@@ -3,15 +3,20 @@
 import asyncio
 import socket
 
-import cv2
 import aiohttp
+import cv2
 import numpy as np
 import pytest
 from aiohttp import web
 
-from filters_server.modality import (
-    ModalityBadId, ModalityClient, ModalityError, ModalityNotFound, ModalityUnavailable,
-    PixelHashCheck, verify_pixel_hash,
+from filters_server.clients.modality import (
+    ModalityBadId,
+    ModalityClient,
+    ModalityError,
+    ModalityNotFound,
+    ModalityUnavailable,
+    PixelHashCheck,
+    verify_pixel_hash,
 )
 from filters_server.simulator import SIMULATOR
 
@@ -23,16 +28,18 @@ async def sim_server(aiohttp_server, sim_app):
 
 @pytest.fixture
 async def modality(sim_server, base):
-    async with ModalityClient(str(sim_server.make_url(base)), user="sim", password="sim",
-                              chunk_size=16 * 1024) as client:
+    async with ModalityClient(
+        str(sim_server.make_url(base)), user="sim", password="sim", chunk_size=16 * 1024
+    ) as client:
         yield client
 
 
 @pytest.fixture
 async def acquired(sim_server, base, credentials, acquire):
     """(sessionId, ImageInfo, PNG bytes) of one exposure made through the raw HTTP API."""
-    async with aiohttp.ClientSession(base_url=str(sim_server.make_url("/")),
-                                     headers=credentials("sim", "sim")) as client:
+    async with aiohttp.ClientSession(
+        base_url=str(sim_server.make_url("/")), headers=credentials("sim", "sim")
+    ) as client:
         session_id, image = await acquire(client)
         url = f"{base}/acquisition/{session_id}/images/{image['id']}/media"
         png = await (await client.get(url)).read()
@@ -53,6 +60,7 @@ async def _client_for(aiohttp_server, handler, **kwargs) -> ModalityClient:
 
 
 # Against the simulator ----------------------------------------------------------------------
+
 
 async def test_get_image_info_returns_the_raw_image_info(modality, acquired):
     session_id, image, _ = acquired
@@ -98,15 +106,13 @@ async def test_stream_media_of_unknown_image_is_not_found(modality, acquired):
 
 async def test_wrong_credentials_make_the_api_unavailable(sim_server, base, acquired):
     session_id, image, _ = acquired
-    async with ModalityClient(str(sim_server.make_url(base)), user="sim",
-                              password="wrong") as client:
+    async with ModalityClient(str(sim_server.make_url(base)), user="sim", password="wrong") as client:
         with pytest.raises(ModalityUnavailable) as caught:
             await client.get_image_info(session_id, image["id"])
     assert caught.value.status == 401
 
 
-@pytest.mark.parametrize("bad", ["../devices", "a/b", "..", ".hidden", "", "a%2Fb", "x" * 200,
-                                 "a b", "a?b"])
+@pytest.mark.parametrize("bad", ["../devices", "a/b", "..", ".hidden", "", "a%2Fb", "x" * 200, "a b", "a?b"])
 async def test_unsafe_ids_are_rejected_before_any_request(bad):
     client = ModalityClient("http://127.0.0.1:9/api", user=None, password=None)
     await client.start()
@@ -123,11 +129,11 @@ async def test_unsafe_ids_are_rejected_before_any_request(bad):
 
 
 async def test_errors_share_one_base_class():
-    assert all(issubclass(cls, ModalityError)
-               for cls in (ModalityNotFound, ModalityUnavailable, ModalityBadId))
+    assert all(issubclass(cls, ModalityError) for cls in (ModalityNotFound, ModalityUnavailable, ModalityBadId))
 
 
 # Against broken or absent servers -----------------------------------------------------------
+
 
 async def test_closed_port_is_unavailable():
     with socket.socket() as sock:
@@ -140,14 +146,18 @@ async def test_closed_port_is_unavailable():
             await client.session_active("s")
 
 
-@pytest.mark.parametrize("response", [
-    lambda: web.Response(text="<html>proxy error</html>", content_type="text/html"),
-    lambda: web.Response(text="{not json", content_type="application/json"),
-    lambda: web.json_response(["an", "array"]),
-    lambda: web.Response(status=500, text="boom"),
-    lambda: web.Response(status=503),
-    lambda: web.Response(status=302, headers={"Location": "/elsewhere"}),
-], ids=["html", "invalid-json", "json-array", "500", "503", "redirect"])
+@pytest.mark.parametrize(
+    "response",
+    [
+        lambda: web.Response(text="<html>proxy error</html>", content_type="text/html"),
+        lambda: web.Response(text="{not json", content_type="application/json"),
+        lambda: web.json_response(["an", "array"]),
+        lambda: web.Response(status=500, text="boom"),
+        lambda: web.Response(status=503),
+        lambda: web.Response(status=302, headers={"Location": "/elsewhere"}),
+    ],
+    ids=["html", "invalid-json", "json-array", "500", "503", "redirect"],
+)
 async def test_garbage_answers_are_unavailable(aiohttp_server, response):
     async def handler(request):
         return response()
@@ -177,8 +187,7 @@ async def test_media_with_unexpected_content_type_is_unavailable(aiohttp_server)
 
 async def test_media_cut_short_is_unavailable_while_reading(aiohttp_server):
     async def handler(request):
-        resp = web.StreamResponse(headers={"Content-Type": "image/png",
-                                           "Content-Length": "100000"})
+        resp = web.StreamResponse(headers={"Content-Type": "image/png", "Content-Length": "100000"})
         await resp.prepare(request)
         await resp.write(b"\x89PNG" + b"\0" * 1000)
         request.transport.close()  # the sensor service dies mid-transfer
@@ -215,6 +224,7 @@ async def test_calling_before_start_is_a_programming_error():
 
 # pixelHash ----------------------------------------------------------------------------------
 
+
 def _decode(png: bytes) -> np.ndarray:
     return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
 
@@ -224,7 +234,7 @@ async def test_pixel_hash_check_accepts_rows_in_blocks(acquired):
     pixels = _decode(png)
     check = PixelHashCheck.from_image_info(image)
     for start in range(0, pixels.shape[0], 37):
-        check.update(pixels[start:start + 37])
+        check.update(pixels[start : start + 37])
     assert check.matches() and check.byte_order == "little"
 
 
@@ -246,8 +256,8 @@ def test_pixel_hash_check_accepts_big_endian_hashes_and_md5():
     assert check.matches() and check.byte_order == "big"
 
 
-@pytest.mark.parametrize("info", [{}, {"pixelHash": None},
-                                  {"pixelHash": {"alg": "CRC32", "hash": "00"}},
-                                  {"pixelHash": {"alg": "SHA256"}}])
+@pytest.mark.parametrize(
+    "info", [{}, {"pixelHash": None}, {"pixelHash": {"alg": "CRC32", "hash": "00"}}, {"pixelHash": {"alg": "SHA256"}}]
+)
 def test_no_usable_pixel_hash_means_nothing_to_check(info):
     assert verify_pixel_hash(info, np.zeros((2, 2), np.uint16)) is None

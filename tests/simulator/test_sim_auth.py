@@ -37,7 +37,6 @@ async def test_password_may_contain_colons(aiohttp_client, sim_app, credentials)
 async def test_base_path_is_configurable(aiohttp_client, credentials):
     from filters_server.simulator import create_app
 
-    client = await aiohttp_client(create_app({"a": "b"}, base_path="/modality"),
-                                  headers=credentials("a", "b"))
+    client = await aiohttp_client(create_app({"a": "b"}, base_path="/modality"), headers=credentials("a", "b"))
     assert (await client.get("/modality/devices")).status == 200
     assert (await client.get(f"{BASE}/devices")).status == 404

@@ -12,8 +12,18 @@ async def test_lists_one_device_per_sensor_family(sim, base):
 
 async def test_device_info_has_the_spec_fields(sim, base, device_ids):
     device = await (await sim.get(f"{base}/devices/{device_ids['Supreme']}")).json()
-    assert set(device) == {"deviceId", "name", "iconUrl", "hasSensor", "status", "interfaceType",
-                           "modelName", "serialNumber", "version", "battery"}
+    assert set(device) == {
+        "deviceId",
+        "name",
+        "iconUrl",
+        "hasSensor",
+        "status",
+        "interfaceType",
+        "modelName",
+        "serialNumber",
+        "version",
+        "battery",
+    }
     assert device["status"] == "Available" and device["hasSensor"] is True
 
 

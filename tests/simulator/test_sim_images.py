@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from filters_server.modality import verify_pixel_hash
+from filters_server.clients.modality import verify_pixel_hash
 from filters_server.simulator import create_app
 
 
@@ -20,10 +20,24 @@ def _decode(png: bytes) -> np.ndarray:
 
 async def test_image_info_has_the_spec_fields(sim, acquire):
     _, image = await acquire(sim, "Supreme")
-    assert set(image) == {"id", "createdOn", "width", "height", "bitsPerPixel", "bytesPerPixel",
-                          "pixelSizeX", "pixelSizeY", "previewUrl", "imageUrl", "pixelHash",
-                          "deviceInfo", "sensorInfo", "acquisitionInfo", "lutInfo",
-                          "exposureInfo"}
+    assert set(image) == {
+        "id",
+        "createdOn",
+        "width",
+        "height",
+        "bitsPerPixel",
+        "bytesPerPixel",
+        "pixelSizeX",
+        "pixelSizeY",
+        "previewUrl",
+        "imageUrl",
+        "pixelHash",
+        "deviceInfo",
+        "sensorInfo",
+        "acquisitionInfo",
+        "lutInfo",
+        "exposureInfo",
+    }
     assert image["acquisitionInfo"]["binning"] == "Binned2x2"
     assert image["sensorInfo"]["family"] == "Supreme"
 
@@ -38,21 +52,19 @@ async def test_lut_is_the_documented_inverted_gamma_map(sim, acquire):
     _, image = await acquire(sim)
     lut = image["lutInfo"]
     assert lut["minimumGray"] > lut["maximumGray"]
-    assert (lut["gamma"], lut["slope"], lut["offset"], lut["totalGrays"]) == (2.3, 65535.0, 0.0,
-                                                                               4096)
+    assert (lut["gamma"], lut["slope"], lut["offset"], lut["totalGrays"]) == (2.3, 65535.0, 0.0, 4096)
 
 
-@pytest.mark.parametrize("family, unbinned", [("Select", (1600, 1200)),
-                                              ("Supreme", (2400, 1708)),
-                                              ("Velocity", (2000, 1334))])
+@pytest.mark.parametrize(
+    "family, unbinned", [("Select", (1600, 1200)), ("Supreme", (2400, 1708)), ("Velocity", (2000, 1334))]
+)
 async def test_binned_image_is_half_the_sensor_size(sim, base, acquire, family, unbinned):
     session_id, image = await acquire(sim, family, binning="Binned2x2")
     pixels = _decode(await _media(sim, base, session_id, image["id"]))
     expected = (unbinned[0] // 2, unbinned[1] // 2)
     assert (image["width"], image["height"]) == expected
     assert pixels.shape == (expected[1], expected[0]) and pixels.dtype == np.uint16
-    assert image["pixelSizeX"] == pytest.approx(
-        2 * {"Select": 0.0225, "Supreme": 0.015, "Velocity": 0.015}[family])
+    assert image["pixelSizeX"] == pytest.approx(2 * {"Select": 0.0225, "Supreme": 0.015, "Velocity": 0.015}[family])
 
 
 async def test_unbinned_image_has_the_sensor_size(sim, acquire):
@@ -115,8 +127,7 @@ async def test_deleting_the_session_deletes_its_images(sim, base, acquire):
 
 
 async def _one_exposure(aiohttp_client, credentials, acquire, base, seed):
-    client = await aiohttp_client(create_app({"u": "p"}, seed=seed),
-                                  headers=credentials("u", "p"))
+    client = await aiohttp_client(create_app({"u": "p"}, seed=seed), headers=credentials("u", "p"))
     session_id, image = await acquire(client)
     return session_id, image, await _media(client, base, session_id, image["id"])
 

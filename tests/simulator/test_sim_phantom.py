@@ -57,8 +57,7 @@ def test_image_has_tissue_contrast_between_air_bone_and_teeth(raw):
 
 def test_binning_averages_noise_down():
     def noise(noise_scale):
-        options = SceneOptions(width=400, height=300, pixel_size_mm=0.09,
-                               noise_scale=noise_scale)
+        options = SceneOptions(width=400, height=300, pixel_size_mm=0.09, noise_scale=noise_scale)
         a = synthesize_raw(options, np.random.default_rng(5)).astype(np.float64)
         b = synthesize_raw(options, np.random.default_rng(5)).astype(np.float64)
         return a, b
@@ -72,8 +71,9 @@ def test_binning_averages_noise_down():
 
 def test_render_is_deterministic_per_seed():
     def render(entropy):
-        return imaging.render(SELECT, binned=True, rotation=0, apply_map=True,
-                              seed=np.random.SeedSequence(entropy)).pixels
+        return imaging.render(
+            SELECT, binned=True, rotation=0, apply_map=True, seed=np.random.SeedSequence(entropy)
+        ).pixels
 
     assert np.array_equal(render([1, 0]), render([1, 0]))
     assert not np.array_equal(render([1, 0]), render([1, 1]))

@@ -1,0 +1,38 @@
+"""What a request's path names: the caller's own live resource, and how it is answered as JSON."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from filters_server.api import appkeys as keys
+from filters_server.api.auth import current_user
+from filters_server.core.errors import ResourceNotFound
+from filters_server.core.resource import Resource, parse_id
+from filters_server.core.sessions import ensure_session_active
+
+
+async def lookup(request: web.Request, *, check_session: bool = True) -> Resource:
+    """The caller's resource named by the path; :class:`ResourceNotFound` for unknown, expired and foreign alike.
+
+    A resource bound to a Modality session is also checked to still have a live session
+    (:class:`SessionEnded`, and removed, once it has ended); ``check_session=False`` skips that (DELETE).
+    """
+    resource_id = parse_id(request.match_info["id"])
+    if resource_id is None:
+        raise ResourceNotFound()
+    resource = await request.app[keys.INDEX].get(current_user(request), resource_id)
+    if check_session:
+        await ensure_session_active(request.app[keys.INDEX], request.app.get(keys.SESSIONS), resource)
+    return resource
+
+
+def media_url(request: web.Request, resource_id: str) -> str:
+    settings = request.app[keys.SETTINGS]
+    origin = settings.public_url.rstrip("/") if settings.public_url else str(request.url.origin())
+    return f"{origin}{settings.base_path}/images/{resource_id}/media"
+
+
+def resource_json(request: web.Request, resource: Resource, status: int = 200) -> web.Response:
+    response = web.json_response(resource.representation(media_url(request, resource.id)), status=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response

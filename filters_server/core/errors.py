@@ -1,0 +1,70 @@
+"""The domain's exceptions: what went wrong, in the domain's words, never as an HTTP status.
+
+The API layer owns the one table that turns each of these into a status, title and headers
+(:mod:`filters_server.api.errors`). Storage failures (:class:`backends.StorageUnavailable`,
+:class:`backends.StorageError`) and the PNG validator's rejections
+(:class:`filters_server.core.pngcheck.PngRejected`) are domain exceptions too and go through
+the same table.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of the domain's exceptions; ``str(exc)`` is a sentence a client may read."""
+
+
+class ResourceNotFound(DomainError, LookupError):
+    """Unknown, expired, deleted or someone else's: all look the same, so ids cannot be probed."""
+
+    def __init__(
+        self, detail: str = "No image resource with this id exists (it may have expired or been deleted)."
+    ) -> None:
+        super().__init__(detail)
+
+
+class MediaGone(DomainError):
+    """The resource exists, but its media can no longer be read or decoded."""
+
+
+class SessionEnded(DomainError):
+    """The Modality session a resource was bound to has ended; the resource has been removed."""
+
+
+class InvalidInput(DomainError):
+    """A client's request is malformed or names something unusable."""
+
+
+class InputTooLarge(DomainError):
+    """A body, part or image is over a configured limit."""
+
+
+class BodyStalled(DomainError):
+    """The client stopped sending its body for longer than the configured wait."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"No request body bytes arrived for {seconds:g} seconds.")
+        self.seconds = seconds
+
+
+class UnusableImageInfo(DomainError):
+    """A resource's ImageInfo cannot drive a filter (no LUT, or a degenerate one)."""
+
+
+class PoolFull(DomainError):
+    """Every pixel worker is busy and the queue is full: come back shortly."""
+
+    def __init__(self, detail: str = "All pixel workers are busy; retry shortly.") -> None:
+        super().__init__(detail)
+
+
+class NotConfigured(DomainError):
+    """The feature needs configuration this server was not given."""
+
+
+class UpstreamNotFound(DomainError):
+    """Another service (the Modality API) does not know what the client named."""
+
+
+class UpstreamFailed(DomainError):
+    """Another service (the Modality API) is unreachable or answered unusably."""
