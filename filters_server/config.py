@@ -97,6 +97,15 @@ class Settings:
     max_headers: int = 128
     max_parts: int = 8
     max_ranges: int = 16
+    # Hardening: limits and deadlines.
+    allowed_hosts: str = "localhost,127.0.0.1,::1"
+    storage_timeout_seconds: float = 30.0
+    min_free_bytes: int = 64 * 1024 * 1024
+    max_upload_seconds: float = 600.0
+    max_connections: int = 1024
+    max_decoded_bytes: int = 1024 * 1024 * 1024
+    max_results_bytes_per_image: int = 32 * 1024 * 1024
+    max_results_bytes: int = 4 * 1024 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if not self.base_path.startswith("/") or (self.base_path.endswith("/") and self.base_path != "/"):
@@ -109,6 +118,17 @@ class Settings:
             raise ValueError("--modality-insecure and --modality-ca-file contradict each other")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("--tls-cert and --tls-key go together")
+        if self.max_upload_seconds >= self.ttl_seconds:
+            # An upload must end while its resource can still live: else it would be born expired.
+            raise ValueError(
+                f"--max-upload-seconds ({self.max_upload_seconds:g}) must be less than --ttl-seconds ({self.ttl_seconds})"
+            )
+
+    @property
+    def allowed_host_names(self) -> frozenset[str]:
+        """``--allowed-hosts`` as lower-case names (IPv6 addresses without brackets)."""
+        names = (name.strip().lower().removeprefix("[").removesuffix("]") for name in self.allowed_hosts.split(","))
+        return frozenset(name for name in names if name)
 
     @property
     def worker_count(self) -> int:
@@ -160,6 +180,19 @@ _OPTIONS: dict[str, tuple[Any, str]] = {
     "max_headers": (_positive_int, "most request header fields"),
     "max_parts": (_positive_int, "most multipart parts read from a POST /images body"),
     "max_ranges": (_positive_int, "most byte ranges served as such; more get the whole file"),
+    # Hardening: limits and deadlines.
+    "allowed_hosts": (
+        str,
+        "Host header names the resource url may echo (comma-separated) when --public-url is unset; "
+        "any other Host gets the server's own address",
+    ),
+    "storage_timeout_seconds": (_positive_float, "deadline of one storage operation (S3 call, upload part): 503 after"),
+    "min_free_bytes": (_non_negative_int, "local disk: /readyz fails below this much free space"),
+    "max_upload_seconds": (_positive_float, "longest time to receive a whole upload (408 after); less than the TTL"),
+    "max_connections": (_positive_int, "most open client connections; more are answered 503 and closed"),
+    "max_decoded_bytes": (_positive_int, "pixel memory of filter jobs in flight; a larger image gets 413"),
+    "max_results_bytes_per_image": (_non_negative_int, "stored filter results per image; least recently used go"),
+    "max_results_bytes": (_non_negative_int, "stored filter results in all (memory and local disk only)"),
 }
 
 

@@ -63,7 +63,7 @@ async def test_the_background_sweeper_runs_on_its_interval(aiohttp_client, make_
 
 
 async def test_ttl_is_configurable(aiohttp_client, make_app, clock, storage):
-    client = await aiohttp_client(make_app(storage, ttl_seconds=60), headers=ALICE)
+    client = await aiohttp_client(make_app(storage, ttl_seconds=60, max_upload_seconds=30), headers=ALICE)
     created = await create(client)
     assert created["expires"] == "2027-01-15T08:01:00.000Z"
 

@@ -10,7 +10,7 @@ from filters_server.api.auth import current_user
 from filters_server.api.media import Representation, serve
 from filters_server.api.metrics import METRICS
 from filters_server.api.multipart import receive_upload
-from filters_server.api.resource_lookup import lookup, resource_json
+from filters_server.api.resource_lookup import lookup, media_url, resource_json
 from filters_server.core.errors import MediaGone
 from filters_server.core.layout import media_key
 from filters_server.core.resource import Resource
@@ -21,10 +21,10 @@ routes = web.RouteTableDef()
 RESOURCE_PATH = "/images/{id:(?!modality$)[^/]+}"
 
 
-def created(request: web.Request, resource: Resource) -> web.Response:
-    """The 201 answer to a creation; the resource's media was counted as stored."""
+def created(request: web.Request, resource: Resource, url: str) -> web.Response:
+    """The 201 answer to a creation; ``url`` was computed before the commit. The media is counted as stored."""
     request.app[METRICS].bytes_stored.labels("media").inc(resource.media_size)
-    response = resource_json(request, resource, status=201)
+    response = resource_json(request, resource, status=201, url=url)
     response.headers["Location"] = f"{request.app[keys.SETTINGS].base_path}/images/{resource.id}"
     return response
 
@@ -34,6 +34,7 @@ async def create_image(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
     index = request.app[keys.INDEX]
     async with index.reservation(current_user(request), settings.ttl_seconds) as slot:
+        url = media_url(request, slot.id)  # everything the answer needs, before the commit
         with request.app[METRICS].uploads_in_flight.track_inprogress():
             upload = await receive_upload(
                 request,
@@ -46,7 +47,7 @@ async def create_image(request: web.Request) -> web.Response:
                 body_timeout=settings.body_timeout_seconds,
             )
         resource = await slot.commit(upload.image_info, upload.media)
-    return created(request, resource)
+    return created(request, resource, url)
 
 
 @routes.get(RESOURCE_PATH)

@@ -32,6 +32,10 @@ def parse_json(
             document = json.loads(raw.decode(charset or "utf-8-sig"))
         except (UnicodeDecodeError, LookupError, json.JSONDecodeError) as exc:
             raise Problem(400, f"Not valid JSON in the {what}: {exc}.") from None
+        except RecursionError:  # "[" x 100000: deeper than the parser's stack
+            raise Problem(400, f"The {what} is nested too deeply.") from None
+        except ValueError:  # an integer longer than Python converts (sys.get_int_max_str_digits())
+            raise Problem(400, f"The {what} holds a number too long to be read.") from None
         if document is None and default is not REQUIRED:
             document = default
     try:

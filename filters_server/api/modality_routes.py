@@ -24,6 +24,7 @@ from filters_server.api import appkeys as keys
 from filters_server.api.auth import current_user
 from filters_server.api.image_routes import created
 from filters_server.api.jsonbody import read_json_body
+from filters_server.api.resource_lookup import media_url
 from filters_server.api.schemas import IMAGE_INFO, MODALITY_SESSION, load_or_raise
 from filters_server.core.errors import InvalidInput, NotConfigured, UpstreamFailed
 from filters_server.core.modality_ingest import check_dimensions, check_pixel_hash, fetch_media, modality_errors
@@ -44,6 +45,7 @@ async def create_modality_image(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
     index = request.app[keys.INDEX]
     async with index.reservation(current_user(request), settings.ttl_seconds) as slot:
+        url = media_url(request, slot.id)  # everything the answer needs, before the commit
         media = await fetch_media(
             client,
             ref,
@@ -55,7 +57,7 @@ async def create_modality_image(request: web.Request) -> web.Response:
         check_dimensions(raw_info, media)
         await check_pixel_hash(index.storage, request.app[keys.WORKERS], slot.media_key, raw_info)
         resource = await slot.commit(image_info, media, modality_session=ref)
-    return created(request, resource)
+    return created(request, resource, url)
 
 
 async def read_reference(request: web.Request) -> dict[str, str]:

@@ -43,10 +43,28 @@ def _weak_match(tag: str, etag: str) -> bool:
     return tag == "*" or tag.removeprefix("W/") == etag.removeprefix("W/")
 
 
+# RFC 9110 puts no bound on the digits of a position. A position of more than 18 digits lies beyond
+# the end of anything this server stores, so it is read as this number instead of being converted
+# (Python refuses to convert integers of more than 4300 digits, and slowly converts shorter ones).
+_BEYOND_ANY_END = 10**18
+_MAX_DIGITS = 18
+
+
+def _position(digits: str) -> int:
+    return _BEYOND_ANY_END if len(digits) > _MAX_DIGITS else int(digits)
+
+
+def _is_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()  # str.isdigit alone admits "²" and other non-ASCII digits
+
+
 def parse_range(header: str, size: int) -> list[tuple[int, int]] | None:
     """Satisfiable [start, end) ranges; None if the header is malformed (then it is ignored).
 
-    An empty list means syntactically valid but nothing satisfiable (416).
+    An empty list means syntactically valid but nothing satisfiable (416). Positions are read as
+    RFC 9110 section 14.1.2 says whatever their length: a last-pos beyond the end means "to the
+    end", a first-pos beyond the end is unsatisfiable, a suffix longer than the representation
+    means all of it.
     """
     unit, sep, spec = header.partition("=")
     if not sep or unit.strip().lower() != "bytes":
@@ -58,16 +76,16 @@ def parse_range(header: str, size: int) -> list[tuple[int, int]] | None:
     for item in specs:
         first, dash, last = item.strip().partition("-")
         first, last = first.strip(), last.strip()
-        if not dash or (first and not first.isdigit()) or (last and not last.isdigit()) or not (first or last):
+        if not dash or (first and not _is_digits(first)) or (last and not _is_digits(last)) or not (first or last):
             return None
         if not first:  # suffix: the last N bytes
-            length = int(last)
+            length = _position(last)
             if length > 0 and size > 0:
                 result.append((max(0, size - length), size))
             continue
-        start = int(first)
-        end = size if not last else int(last) + 1
-        if last and int(last) < start:
+        start = _position(first)
+        end = size if not last else _position(last) + 1
+        if last and _position(last) < start:
             return None
         if start < size:
             result.append((start, min(end, size)))

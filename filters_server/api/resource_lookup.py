@@ -6,6 +6,7 @@ from aiohttp import web
 
 from filters_server.api import appkeys as keys
 from filters_server.api.auth import current_user
+from filters_server.api.origin import server_origin
 from filters_server.core.errors import ResourceNotFound
 from filters_server.core.resource import Resource, parse_id
 from filters_server.core.sessions import ensure_session_active
@@ -27,12 +28,12 @@ async def lookup(request: web.Request, *, check_session: bool = True) -> Resourc
 
 
 def media_url(request: web.Request, resource_id: str) -> str:
-    settings = request.app[keys.SETTINGS]
-    origin = settings.public_url.rstrip("/") if settings.public_url else str(request.url.origin())
-    return f"{origin}{settings.base_path}/images/{resource_id}/media"
+    """The ``url`` of a resource's media: never fails, never echoes a Host that is not allowed."""
+    return f"{server_origin(request)}{request.app[keys.SETTINGS].base_path}/images/{resource_id}/media"
 
 
-def resource_json(request: web.Request, resource: Resource, status: int = 200) -> web.Response:
-    response = web.json_response(resource.representation(media_url(request, resource.id)), status=status)
+def resource_json(request: web.Request, resource: Resource, status: int = 200, *, url: str | None = None) -> web.Response:
+    """The ImageResource; ``url`` when it was computed already (before a commit: nothing may fail after it)."""
+    response = web.json_response(resource.representation(url or media_url(request, resource.id)), status=status)
     response.headers["Cache-Control"] = "no-store"
     return response
