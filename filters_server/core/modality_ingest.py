@@ -87,11 +87,12 @@ def check_dimensions(raw: dict[str, Any], media: StoredMedia) -> None:
 
 async def check_pixel_hash(storage: Storage, workers: WorkerPool, key: str, raw: dict[str, Any]) -> None:
     """Decode the stored PNG in the worker pool and compare with ``pixelHash`` (if there is one)."""
-    source = await storage.get_bytes(key)
-    try:
-        matches = await workers.run(_pixel_hash_matches, source, raw)
-    except ValueError as exc:
-        raise UpstreamFailed(f"The Modality API's PNG cannot be decoded: {exc}.") from None
+    with workers.reserve() as slot:  # before reading the source: a full pool costs nothing
+        source = await storage.get_bytes(key)
+        try:
+            matches = await slot.run(_pixel_hash_matches, source, raw)
+        except ValueError as exc:
+            raise UpstreamFailed(f"The Modality API's PNG cannot be decoded: {exc}.") from None
     if matches is False:
         raise UpstreamFailed("pixelHash mismatch: the pixels received differ from those the Modality API hashed.")
 

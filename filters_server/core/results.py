@@ -115,17 +115,19 @@ class ResultCache:
     async def compute(self, job: FilterJob) -> bytes:
         """Decode (unless a decoded source is at hand), filter and encode in the worker pool; store behind."""
         resource = job.resource
-        image = self.decoded.get(resource.id, resource.media_etag)
-        source = None
-        if image is None:
+        # The pool's place first: a full pool answers at once, before megabytes are read from storage.
+        with self.workers.reserve() as slot:
+            image = self.decoded.get(resource.id, resource.media_etag)
+            source = None
+            if image is None:
+                try:
+                    source = await self.index.storage.get_bytes(media_key(resource.id))
+                except ObjectNotFound:
+                    raise MediaGone("The media of this image resource can no longer be read from storage.") from None
             try:
-                source = await self.index.storage.get_bytes(media_key(resource.id))
-            except ObjectNotFound:
-                raise MediaGone("The media of this image resource can no longer be read from storage.") from None
-        try:
-            decoded, output = await self.workers.run(_filter_job, job, source, image)
-        except ValueError as exc:  # undecodable stored media: the resource is unusable
-            raise MediaGone(f"The media of this image resource cannot be decoded: {exc}.") from None
+                decoded, output = await slot.run(_filter_job, job, source, image)
+            except ValueError as exc:  # undecodable stored media: the resource is unusable
+                raise MediaGone(f"The media of this image resource cannot be decoded: {exc}.") from None
         self.decoded.put(resource.id, resource.media_etag, decoded)
         self._being_stored[job.key] = output
         self.background.spawn(self._store(job, output))
