@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import warnings
 from collections.abc import AsyncIterator
 from typing import Any
 
-from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp import BodyPartReader, MultipartReader, StreamReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from backends import Storage
@@ -27,6 +28,9 @@ INFO_PART_NAMES = frozenset({"imageinfo"})
 MEDIA_PART_NAMES = frozenset({"imagemedia", "media"})
 MEDIA_TYPES = frozenset({"image/png", "application/octet-stream"})
 CHUNK_SIZE = 256 * 1024
+# Text before the first boundary (and the first part's headers) is read line by line on the event
+# loop: real clients send none, so a little is plenty and more is refused before it costs CPU.
+PREAMBLE_LIMIT = 64 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,17 +60,25 @@ async def receive_upload(
         raise Problem(415, "POST /images takes multipart/form-data with an imageInfo and an imageMedia part.")
     if request.content_length is not None and request.content_length > max_upload_bytes:
         raise InputTooLarge(f"The upload exceeds the limit of {max_upload_bytes} bytes.")
+    budget = Budget(max_upload_bytes, "The upload", idle_timeout=body_timeout)
+    body = BoundedBody(request.content, budget)
     try:
-        reader = await request.multipart()
+        reader = MultipartReader(
+            request.headers,
+            body,  # type: ignore[arg-type]  # reads only what BoundedBody forwards
+            max_field_size=request.protocol.max_field_size,
+            max_headers=request.protocol.max_headers,
+        )
     except (ValueError, AssertionError, KeyError) as exc:
         raise Problem(400, f"Malformed multipart body: {exc}.") from None
 
-    budget = Budget(max_upload_bytes, "The upload", idle_timeout=body_timeout)
     image_info: dict[str, Any] | None = None
     stored: StoredMedia | None = None
     parts = 0
+    body.preamble_limit = PREAMBLE_LIMIT
     while True:
         part = await _next_part(reader, budget)
+        body.preamble_limit = None
         if part is None:
             break
         parts += 1
@@ -95,6 +107,44 @@ async def receive_upload(
     if image_info is None:
         raise Problem(400, "The imageInfo part is missing.")
     return Upload(image_info, stored)
+
+
+class BoundedBody:
+    """The request body as :class:`MultipartReader` reads it: every byte counted, the preamble capped.
+
+    Counting here rather than per part also bounds what no part holds: text before the first
+    boundary, part headers, boundaries and the epilogue.
+    """
+
+    def __init__(self, content: StreamReader, budget: Budget) -> None:
+        self._content = content
+        self._budget = budget
+        self.preamble_limit: int | None = None  # bytes the next part's preamble and headers may take
+
+    def _count(self, data: bytes) -> bytes:
+        # Bytes received so far (read or buffered): unread_data() cannot make a byte count twice.
+        self._budget.check(self._content.total_bytes)
+        if self.preamble_limit is not None:
+            self.preamble_limit -= len(data)
+            if self.preamble_limit < 0:
+                raise Problem(400, f"Malformed multipart body: more than {PREAMBLE_LIMIT} bytes before the first part.")
+        return data
+
+    async def readline(self, *, max_line_length: int | None = None) -> bytes:
+        return self._count(await self._content.readline(max_line_length=max_line_length))
+
+    async def read(self, n: int = -1) -> bytes:
+        return self._count(await self._content.read(n))
+
+    def at_eof(self) -> bool:
+        return self._content.at_eof()
+
+    def unread_data(self, data: bytes) -> None:
+        if self.preamble_limit is not None:
+            self.preamble_limit += len(data)
+        with warnings.catch_warnings():  # aiohttp's own multipart reader still relies on it
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self._content.unread_data(data)
 
 
 def _describe(exc: Exception) -> str:
@@ -128,8 +178,7 @@ async def _chunks(part: BodyPartReader, budget: Budget) -> AsyncIterator[bytes]:
             raise Problem(400, f"Malformed multipart body: {_describe(exc)}.") from None
         if not chunk:
             return
-        budget.take(len(chunk))
-        yield chunk
+        yield chunk  # counted against the budget as BoundedBody read it
 
 
 async def _read_bounded(part: BodyPartReader, budget: Budget, limit: int) -> bytes:

@@ -29,7 +29,11 @@ class Budget:
         self.idle_timeout = idle_timeout
 
     def take(self, count: int) -> None:
-        self.used += count
+        self.check(self.used + count)
+
+    def check(self, used: int) -> None:
+        """``used`` bytes have been taken in all: :class:`InputTooLarge` if over the limit."""
+        self.used = used
         if self.used > self.limit:
             raise InputTooLarge(f"{self.what} exceeds the limit of {self.limit} bytes.")
 
