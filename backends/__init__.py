@@ -27,6 +27,7 @@ __all__ = [
     "ObjectNotFound",
     "Storage",
     "StorageError",
+    "StorageFull",
     "StorageUnavailable",
     "open_storage",
     "validate_key",
@@ -43,6 +44,10 @@ class ObjectNotFound(StorageError, KeyError):
 
 class StorageUnavailable(StorageError):
     """The backend cannot be reached or failed; the request may be retried."""
+
+
+class StorageFull(StorageUnavailable):
+    """The backend has no room for the write (a full disk, a used-up quota); nothing partial was left."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,7 +144,8 @@ def open_storage(url: str, **options: object) -> Storage:
     if scheme == "file":
         from .local import LocalStorage
 
-        return LocalStorage(file_url_path(url))
+        min_free = options.get("min_free_bytes")
+        return LocalStorage(file_url_path(url), min_free_bytes=min_free if isinstance(min_free, int) else 0)
     if scheme == "s3":
         try:
             from .s3 import S3Storage

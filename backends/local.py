@@ -1,16 +1,24 @@
-"""Local-disk storage: temp file, fsync, rename.
+"""Local-disk storage: temp file, fsync, rename, fsync the directory.
 
 Objects live under ``<root>/objects/<key>``; writes go to ``<root>/tmp/`` on
 the same filesystem and are renamed into place only once complete and synced,
 so a crash leaves either the old state or a stray temp file, which
-:meth:`LocalStorage.start` removes. Blocking calls run in the default executor
+:meth:`LocalStorage.start` removes. The directory that received the rename (and
+the parent of every directory made for it) is fsynced too, so a write that
+returned survives a power failure. Blocking calls run in the default executor
 or through aiofiles, never on the event loop.
+
+A full disk or used-up quota (``ENOSPC``, ``EDQUOT``) is :class:`StorageFull`,
+with the temp file removed; :meth:`LocalStorage.ping` fails while free space is
+under ``min_free_bytes`` or the last write found no room (until a probe write
+succeeds again), so readiness reports it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import builtins
+import errno
 import os
 import shutil
 import uuid
@@ -21,20 +29,24 @@ from typing import TypeVar
 import aiofiles
 import aiofiles.os
 
-from . import ObjectInfo, ObjectNotFound, validate_key
+from . import ObjectInfo, ObjectNotFound, StorageFull, validate_key
 
 _T = TypeVar("_T")
 _WRITE_BUFFER = 1024 * 1024  # coalesce small network chunks into fewer thread hops
 _READ_CHUNK = 1024 * 1024
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})
+_PROBE_BYTES = 4096
 
 
 class LocalStorage:
     shared = False
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, *, min_free_bytes: int = 0) -> None:
         self.root = os.path.abspath(root)
+        self.min_free_bytes = min_free_bytes
         self._objects = os.path.join(self.root, "objects")
         self._tmp = os.path.join(self.root, "tmp")
+        self._out_of_room = False  # the last write failed for lack of space
 
     async def _run(self, func: Callable[..., _T], *args: object) -> _T:
         return await asyncio.get_running_loop().run_in_executor(None, partial(func, *args))
@@ -56,6 +68,27 @@ class LocalStorage:
 
     async def ping(self) -> None:
         await aiofiles.os.stat(self._objects)
+        await self._run(self._check_room)
+
+    def _check_room(self) -> None:
+        st = os.statvfs(self._objects)
+        free = st.f_bavail * st.f_frsize
+        if free < self.min_free_bytes:
+            raise StorageFull(f"only {free} bytes free on the storage disk (less than {self.min_free_bytes})")
+        if self._out_of_room:  # a quota statvfs cannot see: ready again once a small write succeeds
+            probe = os.path.join(self._tmp, "probe-" + uuid.uuid4().hex)
+            try:
+                with open(probe, "wb") as out:
+                    out.write(b"\0" * _PROBE_BYTES)
+                    out.flush()
+                    os.fsync(out.fileno())
+            except OSError as exc:
+                if exc.errno in _NO_ROOM:
+                    raise StorageFull(f"no room on the storage disk: {exc.strerror}") from None
+                raise
+            finally:
+                _unlink_quietly(probe)
+            self._out_of_room = False
 
     async def put(self, key: str, chunks: AsyncIterator[bytes]) -> ObjectInfo:
         path = self._path(key)
@@ -73,10 +106,14 @@ class LocalStorage:
                 await out.flush()
                 await self._run(os.fsync, out.fileno())
             await self._run(self._install, tmp, path)
-        except BaseException:
+        except BaseException as exc:
             # Cancelled or failed: the temp file must not outlive the attempt.
             await asyncio.shield(self._run(_unlink_quietly, tmp))
+            if isinstance(exc, OSError) and exc.errno in _NO_ROOM:
+                self._out_of_room = True
+                raise StorageFull(f"no room on the storage disk for {key}: {exc.strerror}") from exc
             raise
+        self._out_of_room = False
         return await self.stat(key)
 
     async def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
@@ -85,10 +122,24 @@ class LocalStorage:
 
         return await self.put(key, once())
 
-    @staticmethod
-    def _install(tmp: str, path: str) -> None:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+    def _install(self, tmp: str, path: str) -> None:
+        directory = os.path.dirname(path)
+        self._make_dirs(directory)
         os.replace(tmp, path)
+        _fsync_dir(directory)  # the rename itself is durable only once its directory is
+
+    def _make_dirs(self, directory: str) -> None:
+        """``os.makedirs``, with each new directory's entry made durable in its parent."""
+        missing: builtins.list[str] = []
+        while not os.path.isdir(directory):
+            missing.append(directory)
+            directory = os.path.dirname(directory)
+        for new in reversed(missing):
+            try:
+                os.mkdir(new)
+            except FileExistsError:  # another write made it meanwhile
+                continue
+            _fsync_dir(os.path.dirname(new))
 
     async def get_bytes(self, key: str) -> bytes:
         try:
@@ -171,6 +222,14 @@ class LocalStorage:
 
     def local_path(self, key: str) -> str | None:
         return self._path(key)
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _unlink_quietly(path: str) -> None:

@@ -67,6 +67,8 @@ def create_app(
         endpoint_url=settings.s3_endpoint_url,
         region=settings.s3_region,
         create_bucket=settings.s3_create_bucket,
+        timeout=settings.storage_timeout_seconds,
+        min_free_bytes=settings.min_free_bytes,
     )
     app[keys.INDEX] = ResourceIndex(app[keys.STORAGE], app[keys.CLOCK])
     app.cleanup_ctx.append(_storage_lifetime)

@@ -4,10 +4,11 @@ Every exception the domain raises (:mod:`filters_server.core.errors`, the PNG va
 rejections, storage failures) is answered from :data:`ANSWERS` by its class, so a status code,
 title or ``Retry-After`` is written once. Storage failures are answered by kind: unreachable or
 failing storage (:class:`backends.StorageUnavailable`: refused connections, timeouts, 5xx,
-throttling, a missing bucket) is 503 with ``Retry-After``, because it passes by itself; storage
-that answers but refuses (any other :class:`backends.StorageError`, e.g. S3 AccessDenied) is
-500 with one ERROR log line, because retrying cannot help until an operator fixes the
-configuration.
+throttling, a missing bucket, a call past ``--storage-timeout-seconds``) is 503 with
+``Retry-After``, because it passes by itself; a full disk (:class:`backends.StorageFull`) is 507
+with ``Retry-After``, because it passes once expired resources are swept; storage that answers
+but refuses (any other :class:`backends.StorageError`, e.g. S3 AccessDenied) is 500 with one
+ERROR log line, because retrying cannot help until an operator fixes the configuration.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler, Middleware
 
-from backends import ObjectNotFound, StorageError, StorageUnavailable
+from backends import ObjectNotFound, StorageError, StorageFull, StorageUnavailable
 from filters_server.api.problems import Problem, from_problem, problem_response
 from filters_server.core import errors
 from filters_server.core.pngcheck import ImageTooLarge, InvalidPng, UnsupportedImage
@@ -57,6 +58,15 @@ ANSWERS: dict[type[BaseException], Answer] = {
     errors.NotConfigured: Answer(501),
     errors.UpstreamFailed: Answer(502),
     errors.PoolFull: Answer(503, headers=RETRY_SOON),
+    # A full disk passes once the sweeper (or an operator) frees room: 507 says why, Retry-After when to retry.
+    StorageFull: Answer(
+        507,
+        "The server's storage is full; retry later.",
+        headers=STORAGE_RETRY,
+        log_level=logging.WARNING,
+        log_hint=" (free space on the storage disk, or lower --ttl-seconds)",
+        counts_as_storage_error=True,
+    ),
     StorageUnavailable: Answer(
         503,
         "Storage is temporarily unavailable; retry shortly.",
