@@ -29,6 +29,12 @@ Errors: a missing key is :class:`ObjectNotFound`; connection failures,
 timeouts, 5xx and throttling (after botocore's own retries) are
 :class:`StorageUnavailable`; anything else (e.g. access denied) is
 :class:`StorageError`.
+
+Deadlines: every call (a GetObject with its body, a HeadObject, a PutObject, a
+list page, a delete, each part of a multipart upload and its completion, each
+chunk of a streamed read) must finish within ``timeout`` seconds, retries
+included, or it is :class:`StorageUnavailable`; a multipart upload is then
+aborted.
 """
 
 from __future__ import annotations
@@ -121,6 +127,7 @@ class S3Storage:
         max_attempts: int = 3,
         max_pool_connections: int = 32,
         addressing_style: str | None = None,
+        timeout: float = 30.0,
     ) -> None:
         if not bucket:
             raise ValueError("S3 storage needs a bucket")
@@ -133,6 +140,7 @@ class S3Storage:
         self.region = region
         self.create_bucket = create_bucket
         self.part_size = part_size
+        self.timeout = timeout  # overall deadline of one call, retries included
         # S3-compatible servers (MinIO, Ceph, moto) behind a custom endpoint
         # rarely have wildcard DNS for virtual-hosted buckets.
         style = addressing_style or ("path" if endpoint_url else "auto")
@@ -154,6 +162,7 @@ class S3Storage:
         endpoint_url: str | None = None,
         region: str | None = None,
         create_bucket: bool = False,
+        timeout: float = 30.0,
         **ignored: object,
     ) -> S3Storage:
         """``s3://bucket`` or ``s3://bucket/some/prefix``; other options are ignored."""
@@ -166,6 +175,7 @@ class S3Storage:
             endpoint_url=endpoint_url,
             region=region,
             create_bucket=create_bucket,
+            timeout=timeout,
         )
 
     def __repr__(self) -> str:
@@ -190,7 +200,7 @@ class S3Storage:
 
     async def _ensure_bucket(self) -> None:
         try:
-            with _mapped_errors(None):
+            async with self._call(None):
                 await self._client.head_bucket(Bucket=self.bucket)
             return
         except StorageUnavailable as exc:
@@ -200,7 +210,7 @@ class S3Storage:
         if self.region and self.region != "us-east-1":
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
         try:
-            with _mapped_errors(None):
+            async with self._call(None):
                 await self._client.create_bucket(**kwargs)
         except StorageError as exc:
             # Another replica won the race: fine.
@@ -218,9 +228,23 @@ class S3Storage:
             raise RuntimeError("S3Storage used before start()")
         return self._client
 
+    @contextlib.asynccontextmanager
+    async def _call(self, key: str | None) -> AsyncIterator[None]:
+        """One S3 call with its errors mapped and an overall deadline.
+
+        botocore's own timeouts bound each socket wait and are retried, so an endpoint that
+        accepts connections and then stalls (a paused process) could hold a call for minutes.
+        """
+        try:
+            async with asyncio.timeout(self.timeout):
+                with _mapped_errors(key):
+                    yield
+        except TimeoutError:
+            raise StorageUnavailable(f"S3 did not answer within {self.timeout:g} s") from None
+
     async def ping(self) -> None:
         try:
-            with _mapped_errors(None):
+            async with self._call(None):
                 await self.client.head_bucket(Bucket=self.bucket)
         except StorageError as exc:
             # Whatever the reason, the storage does not answer as it should.
@@ -246,7 +270,7 @@ class S3Storage:
                 size += len(chunk)
                 if len(buffer) >= self.part_size:
                     if upload_id is None:
-                        with _mapped_errors(key):
+                        async with self._call(key):
                             created = await client.create_multipart_upload(
                                 Bucket=self.bucket, Key=object_key, ChecksumAlgorithm=_CHECKSUM
                             )
@@ -258,14 +282,14 @@ class S3Storage:
                     parts.append(await self._upload_part(key, object_key, upload_id, len(parts) + 1, part))
                     del part
             if upload_id is None:
-                with _mapped_errors(key):
+                async with self._call(key):
                     response = await client.put_object(Bucket=self.bucket, Key=object_key, Body=bytes(buffer))
             else:
                 if buffer:
                     part, buffer = bytes(buffer), bytearray()
                     parts.append(await self._upload_part(key, object_key, upload_id, len(parts) + 1, part))
                     del part
-                with _mapped_errors(key):
+                async with self._call(key):
                     response = await client.complete_multipart_upload(
                         Bucket=self.bucket,
                         Key=object_key,
@@ -280,7 +304,7 @@ class S3Storage:
         return ObjectInfo(key, size, _etag(response), _response_time(response))
 
     async def _upload_part(self, key: str, object_key: str, upload_id: str, number: int, data: bytes) -> dict[str, Any]:
-        with _mapped_errors(key):
+        async with self._call(key):
             response = await self.client.upload_part(
                 Bucket=self.bucket,
                 Key=object_key,
@@ -300,7 +324,8 @@ class S3Storage:
 
         async def abort() -> None:
             try:
-                await self.client.abort_multipart_upload(Bucket=self.bucket, Key=object_key, UploadId=upload_id)
+                async with asyncio.timeout(self.timeout):  # a stalled endpoint must not hold the abort either
+                    await self.client.abort_multipart_upload(Bucket=self.bucket, Key=object_key, UploadId=upload_id)
             except Exception:  # the original failure matters more; a lifecycle rule catches leftovers
                 log.warning("could not abort multipart upload %s of %s", upload_id, object_key, exc_info=True)
 
@@ -315,7 +340,7 @@ class S3Storage:
     async def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
         if len(data) < self.part_size:
             object_key = self._object_key(key)
-            with _mapped_errors(key):
+            async with self._call(key):
                 response = await self.client.put_object(Bucket=self.bucket, Key=object_key, Body=bytes(data))
             return ObjectInfo(key, len(data), _etag(response), _response_time(response))
 
@@ -329,14 +354,14 @@ class S3Storage:
     # -- reads -------------------------------------------------------------
 
     async def get_bytes(self, key: str) -> bytes:
-        with _mapped_errors(key):
+        async with self._call(key):
             response = await self.client.get_object(Bucket=self.bucket, Key=self._object_key(key))
             async with response["Body"] as body:
                 data: bytes = await body.read()
                 return data
 
     async def stat(self, key: str) -> ObjectInfo:
-        with _mapped_errors(key):
+        async with self._call(key):
             response = await self.client.head_object(Bucket=self.bucket, Key=self._object_key(key))
         return ObjectInfo(key, int(response["ContentLength"]), _etag(response), response["LastModified"].timestamp())
 
@@ -350,7 +375,7 @@ class S3Storage:
         if start or end is not None:
             kwargs["Range"] = f"bytes={start}-" if end is None else f"bytes={start}-{end - 1}"
         try:
-            with _mapped_errors(key):
+            async with self._call(key):
                 response = await self.client.get_object(**kwargs)
         except StorageError as exc:
             if _is_unsatisfiable_range(exc):
@@ -359,7 +384,7 @@ class S3Storage:
         body = response["Body"]
         try:
             while True:
-                with _mapped_errors(key):
+                async with self._call(key):
                     chunk = await body.read(_READ_CHUNK)
                 if not chunk:
                     return
@@ -376,7 +401,7 @@ class S3Storage:
             kwargs["StartAfter"] = self.prefix + start_after
         strip = len(self.prefix)
         while True:
-            with _mapped_errors(None):
+            async with self._call(None):
                 page = await self.client.list_objects_v2(**kwargs)
             for obj in page.get("Contents", ()):
                 yield obj["Key"][strip:]
@@ -385,7 +410,7 @@ class S3Storage:
             kwargs["ContinuationToken"] = page["NextContinuationToken"]
 
     async def delete(self, key: str) -> None:
-        with _mapped_errors(None):  # S3 deletes are idempotent already
+        async with self._call(None):  # S3 deletes are idempotent already
             await self.client.delete_object(Bucket=self.bucket, Key=self._object_key(key))
 
     async def delete_prefix(self, prefix: str) -> int:
@@ -400,12 +425,12 @@ class S3Storage:
             kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": full_prefix, "MaxKeys": _DELETE_BATCH}
             if start_after is not None:
                 kwargs["StartAfter"] = start_after
-            with _mapped_errors(None):
+            async with self._call(None):
                 page = await self.client.list_objects_v2(**kwargs)
             keys = [obj["Key"] for obj in page.get("Contents", ())]
             if not keys:
                 return deleted
-            with _mapped_errors(None):
+            async with self._call(None):
                 response = await self.client.delete_objects(
                     Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True}
                 )
