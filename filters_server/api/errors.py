@@ -50,6 +50,8 @@ ANSWERS: dict[type[BaseException], Answer] = {
     errors.ResourceNotFound: Answer(404),
     errors.UpstreamNotFound: Answer(404),
     errors.BodyStalled: Answer(408, headers={"Connection": "close"}),
+    errors.UploadTooSlow: Answer(408, headers={"Connection": "close"}),
+    errors.LifetimeUsedUp: Answer(408),
     errors.MediaGone: Answer(410),
     errors.SessionEnded: Answer(410, title="Modality session ended"),
     errors.InputTooLarge: Answer(413),

@@ -45,6 +45,7 @@ async def create_image(request: web.Request) -> web.Response:
                 max_json_bytes=settings.max_json_bytes,
                 max_parts=settings.max_parts,
                 body_timeout=settings.body_timeout_seconds,
+                max_seconds=settings.max_upload_seconds,
             )
         resource = await slot.commit(upload.image_info, upload.media)
     return created(request, resource, url)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import warnings
 from collections.abc import AsyncIterator
 from typing import Any
@@ -20,7 +21,7 @@ from backends import Storage
 from filters_server.api.jsonbody import parse_json
 from filters_server.api.problems import Problem
 from filters_server.api.schemas import IMAGE_INFO
-from filters_server.core.errors import BodyStalled, InputTooLarge
+from filters_server.core.errors import BodyStalled, InputTooLarge, UploadTooSlow
 from filters_server.core.index import StoredMedia
 from filters_server.core.ingest import Budget, store_png
 
@@ -49,13 +50,42 @@ async def receive_upload(
     max_json_bytes: int,
     max_parts: int,
     body_timeout: float,
+    max_seconds: float = math.inf,
 ) -> Upload:
     """Consume the request body; store the media under ``key``; raise on bad input.
 
-    A client that sends no bytes for ``body_timeout`` seconds gets 408, so a trickle
-    cannot hold a handler (and a storage upload) open for ever. On any exception the
-    caller removes ``key`` (the media may be stored already).
+    A client that sends no bytes for ``body_timeout`` seconds, or has not sent the whole body
+    after ``max_seconds``, gets 408, so neither a pause nor a trickle can hold a handler (and a
+    storage upload) open for ever. On any exception the caller removes ``key`` (the media may
+    be stored already).
     """
+    try:
+        async with asyncio.timeout(max_seconds if math.isfinite(max_seconds) else None):
+            return await _receive(
+                request,
+                storage,
+                key,
+                max_upload_bytes=max_upload_bytes,
+                max_pixels=max_pixels,
+                max_json_bytes=max_json_bytes,
+                max_parts=max_parts,
+                body_timeout=body_timeout,
+            )
+    except TimeoutError:
+        raise UploadTooSlow(max_seconds) from None
+
+
+async def _receive(
+    request: web.Request,
+    storage: Storage,
+    key: str,
+    *,
+    max_upload_bytes: int,
+    max_pixels: int,
+    max_json_bytes: int,
+    max_parts: int,
+    body_timeout: float,
+) -> Upload:
     if request.content_type != "multipart/form-data":
         raise Problem(415, "POST /images takes multipart/form-data with an imageInfo and an imageMedia part.")
     if request.content_length is not None and request.content_length > max_upload_bytes:

@@ -47,6 +47,21 @@ class BodyStalled(DomainError):
         self.seconds = seconds
 
 
+class UploadTooSlow(DomainError):
+    """The client took longer than the configured total time to send its whole upload."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"The upload was not received completely within {seconds:g} seconds.")
+        self.seconds = seconds
+
+
+class LifetimeUsedUp(DomainError):
+    """Creating the resource took so long that its lifetime has (nearly) run out: it is not created."""
+
+    def __init__(self) -> None:
+        super().__init__("The request took so long that the image resource would have expired; nothing was kept.")
+
+
 class UnusableImageInfo(DomainError):
     """A resource's ImageInfo cannot drive a filter (no LUT, or a degenerate one)."""
 

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from backends import ObjectInfo, ObjectNotFound, Storage
-from filters_server.core.errors import ResourceNotFound
+from filters_server.core.errors import LifetimeUsedUp, ResourceNotFound
 from filters_server.core.layout import (
     EXPIRY,
     IMAGES,
@@ -35,6 +35,10 @@ from filters_server.core.resource import Resource, new_id
 Clock = Callable[[], float]
 log = logging.getLogger(__name__)
 _LOAD_CONCURRENCY = 16
+# A resource is committed only with at least this much lifetime left (or half its TTL, if shorter):
+# its metadata must be written well before the sweeper may remove its expiry marker, else the
+# metadata would outlive everything that makes it expire.
+COMMIT_MARGIN_SECONDS = 60.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,7 +67,14 @@ class Reservation:
     async def commit(
         self, image_info: dict[str, Any], media: StoredMedia, modality_session: dict[str, str] | None = None
     ) -> Resource:
-        """Write the metadata (the last object of a resource): from now on it exists."""
+        """Write the metadata (the last object of a resource): from now on it exists.
+
+        :class:`LifetimeUsedUp` if the resource's expiry has passed or is too close (the
+        reservation then removes everything).
+        """
+        margin = min(COMMIT_MARGIN_SECONDS, (self.expires - self.created_on) / 2)
+        if self.expires - self.index.clock() < margin:
+            raise LifetimeUsedUp()
         resource = Resource(
             id=self.id,
             owner=self.owner,
