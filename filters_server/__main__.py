@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import ssl
 import sys
 from collections.abc import Sequence
 
-from aiohttp import web
+from aiohttp.web_runner import GracefulExit
 
+from filters_server.api.connections import serve
 from filters_server.app import create_app, load_users
 from filters_server.config import load_settings
 from filters_server.core.users import hash_password
@@ -73,14 +75,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         ", ".join(sorted(users)),
         settings.storage,
     )
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        ssl_context=ssl_context,
-        print=None,
-        access_log=logging.getLogger("aiohttp.access"),
-    )
+    try:
+        asyncio.run(
+            serve(
+                app,
+                host=settings.host,
+                port=settings.port,
+                ssl_context=ssl_context,
+                access_log=logging.getLogger("aiohttp.access"),
+            )
+        )
+    except (GracefulExit, KeyboardInterrupt):
+        pass
     return 0
 
 

@@ -25,9 +25,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-from aiohttp.test_utils import TestServer
-
 from backends.memory import MemoryStorage
+from filters_server.api.connections import CappedTestServer
 from filters_server.app import create_app
 from filters_server.config import Settings
 from filters_server.core.index import Clock
@@ -55,7 +54,7 @@ class FiltersTestServer:
         spec = ",".join(f"{name}:{password}" for name, password in self.users.items())
         self.app = create_app(self.settings, storage=self.storage, clock=clock, users=parse_users(spec))
         self._ssl_context = ssl_context  # https:// when given
-        self._server = TestServer(self.app, host="127.0.0.1")
+        self._server = CappedTestServer(self.app, host="127.0.0.1")
 
     @property
     def headers(self) -> dict[str, str]:
