@@ -23,6 +23,7 @@ from filters_server.config import Settings
 from filters_server.core.background import BackgroundTasks
 from filters_server.core.decoded import DecodedImages
 from filters_server.core.index import Clock, ResourceIndex
+from filters_server.core.pixel_budget import PixelBudget
 from filters_server.core.results import ResultCache
 from filters_server.core.sessions import SessionWatch
 from filters_server.core.sweeper import Sweeper
@@ -134,12 +135,14 @@ async def _workers_lifetime(app: web.Application) -> AsyncIterator[None]:
     app[keys.WORKERS] = pool
     app[METRICS].watch_pool(pool)
     background = app[keys.BACKGROUND] = BackgroundTasks()
+    pixels = app[keys.PIXELS] = PixelBudget(settings.max_decoded_bytes)
     app[keys.RESULTS] = ResultCache(
         app[keys.INDEX],
         DecodedImages(settings.decoded_cache_bytes),
         pool,
         background,
         on_stored=app[METRICS].bytes_stored.labels("result").inc,
+        pixels=pixels,
     )
     yield
     await background.drain()

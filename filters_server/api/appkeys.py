@@ -9,6 +9,7 @@ from filters_server.clients.modality import ModalityClient
 from filters_server.config import Settings
 from filters_server.core.background import BackgroundTasks
 from filters_server.core.index import Clock, ResourceIndex
+from filters_server.core.pixel_budget import PixelBudget
 from filters_server.core.results import ResultCache
 from filters_server.core.sessions import SessionWatch
 from filters_server.core.workers import WorkerPool
@@ -20,5 +21,6 @@ CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 WORKERS = web.AppKey("workers", WorkerPool)
 BACKGROUND = web.AppKey("background", BackgroundTasks)
 RESULTS = web.AppKey("results", ResultCache)
+PIXELS = web.AppKey("pixels", PixelBudget)
 MODALITY = web.AppKey("modality", ModalityClient)  # only with --modality-url (or injected)
 SESSIONS = web.AppKey("modality_sessions", SessionWatch)

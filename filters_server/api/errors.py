@@ -56,10 +56,12 @@ ANSWERS: dict[type[BaseException], Answer] = {
     errors.SessionEnded: Answer(410, title="Modality session ended"),
     errors.InputTooLarge: Answer(413),
     ImageTooLarge: Answer(413),
+    errors.ImageTooLargeForMemory: Answer(413, title="Image too large for this server's memory budget"),
     UnsupportedImage: Answer(415),
     errors.NotConfigured: Answer(501),
     errors.UpstreamFailed: Answer(502),
     errors.PoolFull: Answer(503, headers=RETRY_SOON),
+    errors.PixelMemoryBusy: Answer(503, headers=RETRY_SOON),
     # A full disk passes once the sweeper (or an operator) frees room: 507 says why, Retry-After when to retry.
     StorageFull: Answer(
         507,

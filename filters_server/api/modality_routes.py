@@ -55,7 +55,9 @@ async def create_modality_image(request: web.Request) -> web.Response:
             max_bytes=settings.max_upload_bytes,
         )
         check_dimensions(raw_info, media)
-        await check_pixel_hash(index.storage, request.app[keys.WORKERS], slot.media_key, raw_info)
+        await check_pixel_hash(
+            index.storage, request.app[keys.WORKERS], request.app[keys.PIXELS], slot.media_key, media, raw_info
+        )
         resource = await slot.commit(image_info, media, modality_session=ref)
     return created(request, resource, url)
 

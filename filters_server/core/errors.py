@@ -73,6 +73,17 @@ class PoolFull(DomainError):
         super().__init__(detail)
 
 
+class PixelMemoryBusy(PoolFull):
+    """The jobs running hold so much pixel memory that this one does not fit beside them: come back shortly."""
+
+    def __init__(self) -> None:
+        super().__init__("The server's memory for image processing is in use; retry shortly.")
+
+
+class ImageTooLargeForMemory(DomainError):
+    """The image needs more memory to process than this server's whole pixel memory budget."""
+
+
 class NotConfigured(DomainError):
     """The feature needs configuration this server was not given."""
 

@@ -30,6 +30,7 @@ from filters_server.clients.modality import (
 from filters_server.core.errors import InvalidInput, UpstreamFailed, UpstreamNotFound
 from filters_server.core.index import StoredMedia
 from filters_server.core.ingest import Budget, counted, store_png
+from filters_server.core.pixel_budget import PixelBudget, job_bytes
 from filters_server.core.pngcheck import InvalidPng, PngRejected
 from filters_server.core.workers import WorkerPool
 
@@ -85,9 +86,12 @@ def check_dimensions(raw: dict[str, Any], media: StoredMedia) -> None:
         )
 
 
-async def check_pixel_hash(storage: Storage, workers: WorkerPool, key: str, raw: dict[str, Any]) -> None:
+async def check_pixel_hash(
+    storage: Storage, workers: WorkerPool, pixels: PixelBudget, key: str, media: StoredMedia, raw: dict[str, Any]
+) -> None:
     """Decode the stored PNG in the worker pool and compare with ``pixelHash`` (if there is one)."""
-    with workers.reserve() as slot:  # before reading the source: a full pool costs nothing
+    need = job_bytes("pixelHash", media.png.width, media.png.height)
+    with workers.reserve() as slot, pixels.hold(need):  # before reading the source: refusing costs nothing
         source = await storage.get_bytes(key)
         try:
             matches = await slot.run(_pixel_hash_matches, source, raw)

@@ -26,6 +26,7 @@ from filters_server.core.decoded import DecodedImages
 from filters_server.core.errors import MediaGone, UnusableImageInfo
 from filters_server.core.index import ResourceIndex
 from filters_server.core.layout import media_key, result_key
+from filters_server.core.pixel_budget import PixelBudget, job_bytes
 from filters_server.core.resource import Resource
 from filters_server.core.workers import WorkerPool
 
@@ -92,10 +93,12 @@ class ResultCache:
         workers: WorkerPool,
         background: BackgroundTasks,
         on_stored: Callable[[int], object] | None = None,
+        pixels: PixelBudget | None = None,
     ) -> None:
         self.index = index
         self.decoded = decoded
         self.workers = workers
+        self.pixels = pixels or PixelBudget(2**63)
         self.background = background
         self.on_stored = on_stored
         self._being_stored: dict[str, bytes] = {}  # key -> output whose cache write has not finished
@@ -115,8 +118,10 @@ class ResultCache:
     async def compute(self, job: FilterJob) -> bytes:
         """Decode (unless a decoded source is at hand), filter and encode in the worker pool; store behind."""
         resource = job.resource
-        # The pool's place first: a full pool answers at once, before megabytes are read from storage.
-        with self.workers.reserve() as slot:
+        # The pool's place and the job's pixel memory first: when either is short the answer is
+        # at once, before megabytes are read from storage.
+        need = job_bytes(job.name, resource.width, resource.height)
+        with self.workers.reserve() as slot, self.pixels.hold(need):
             image = self.decoded.get(resource.id, resource.media_etag)
             source = None
             if image is None:
