@@ -24,6 +24,7 @@ from filters_server.core.background import BackgroundTasks
 from filters_server.core.decoded import DecodedImages
 from filters_server.core.index import Clock, ResourceIndex
 from filters_server.core.pixel_budget import PixelBudget
+from filters_server.core.result_bounds import ResultBounds
 from filters_server.core.results import ResultCache
 from filters_server.core.sessions import SessionWatch
 from filters_server.core.sweeper import Sweeper
@@ -136,6 +137,15 @@ async def _workers_lifetime(app: web.Application) -> AsyncIterator[None]:
     app[METRICS].watch_pool(pool)
     background = app[keys.BACKGROUND] = BackgroundTasks()
     pixels = app[keys.PIXELS] = PixelBudget(settings.max_decoded_bytes)
+    bounds = ResultBounds(
+        app[keys.INDEX].storage,
+        per_image=settings.max_results_bytes_per_image,
+        total=settings.max_results_bytes,
+        on_evicted=app[METRICS].results_evicted.inc,
+    )
+    await bounds.load()
+    app[keys.INDEX].discard_listeners.append(bounds.forget_resource)
+    app[METRICS].watch_results(bounds)
     app[keys.RESULTS] = ResultCache(
         app[keys.INDEX],
         DecodedImages(settings.decoded_cache_bytes),
@@ -143,6 +153,7 @@ async def _workers_lifetime(app: web.Application) -> AsyncIterator[None]:
         background,
         on_stored=app[METRICS].bytes_stored.labels("result").inc,
         pixels=pixels,
+        bounds=bounds,
     )
     yield
     await background.drain()

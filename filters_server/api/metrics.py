@@ -16,6 +16,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from filters_server.api.auth import public
+from filters_server.core.result_bounds import ResultBounds
 from filters_server.core.workers import WorkerPool
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -47,6 +48,16 @@ class Metrics:
         self.cache = Counter(
             "filters_result_cache", "Filter requests by cache outcome", ["outcome"], registry=self.registry
         )
+        # Hardening: bounds on stored results.
+        self.results_evicted = Counter(
+            "filters_result_cache_evicted_bytes",
+            "Bytes of stored filter results removed to stay within the result bounds",
+            registry=self.registry,
+        )
+
+    def watch_results(self, bounds: ResultBounds) -> None:
+        """Export the bytes of stored results this process knows of (all of them on private storage)."""
+        self.registry.register(_ResultsCollector(bounds))
 
     def watch_pool(self, pool: WorkerPool) -> None:
         """Export the worker pool's state at scrape time (no bookkeeping on the hot path)."""
@@ -65,6 +76,18 @@ class _PoolCollector(Collector):
         yield GaugeMetricFamily("filters_workers", "Threads in the pixel worker pool", value=pool.workers)
         yield GaugeMetricFamily("filters_workers_busy", "Pixel jobs running", value=pool.busy)
         yield GaugeMetricFamily("filters_workers_queued", "Pixel jobs waiting for a worker", value=pool.queued)
+
+
+class _ResultsCollector(Collector):
+    def __init__(self, bounds: ResultBounds) -> None:
+        self.bounds = bounds
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily(
+            "filters_result_cache_stored_bytes",
+            "Bytes of filter results in storage (memory and local disk; 0 on S3)",
+            value=self.bounds.stored_bytes,
+        )
 
 
 METRICS = web.AppKey("metrics", Metrics)

@@ -98,6 +98,7 @@ class ResourceIndex:
         self.storage = storage
         self.clock = clock
         self._cache: dict[str, Resource] = {}
+        self.discard_listeners: list[Callable[[str], object]] = []  # told the id of each resource removed
 
     def __len__(self) -> int:
         return len(self._cache)
@@ -176,6 +177,8 @@ class ResourceIndex:
         self._cache.pop(resource_id, None)
         await self.storage.delete_prefix(resource_prefix(resource_id))
         await self.storage.delete(expiry_key(expires, resource_id))
+        for listener in self.discard_listeners:
+            listener(resource_id)
 
     async def sweep(self, batch: int = 1000) -> int:
         """Remove every resource whose expiry has passed; return how many.

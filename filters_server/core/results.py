@@ -27,6 +27,7 @@ from filters_server.core.errors import MediaGone, UnusableImageInfo
 from filters_server.core.index import ResourceIndex
 from filters_server.core.layout import media_key, result_key
 from filters_server.core.pixel_budget import PixelBudget, job_bytes
+from filters_server.core.result_bounds import ResultBounds
 from filters_server.core.resource import Resource
 from filters_server.core.workers import WorkerPool
 
@@ -94,11 +95,13 @@ class ResultCache:
         background: BackgroundTasks,
         on_stored: Callable[[int], object] | None = None,
         pixels: PixelBudget | None = None,
+        bounds: ResultBounds | None = None,
     ) -> None:
         self.index = index
         self.decoded = decoded
         self.workers = workers
         self.pixels = pixels or PixelBudget(2**63)
+        self.bounds = bounds or ResultBounds(index.storage)
         self.background = background
         self.on_stored = on_stored
         self._being_stored: dict[str, bytes] = {}  # key -> output whose cache write has not finished
@@ -111,9 +114,11 @@ class ResultCache:
         if body is not None:
             return Cached(body=body)
         try:
-            return Cached(stored=await self.index.storage.stat(job.key))
+            stored = await self.index.storage.stat(job.key)
         except ObjectNotFound:
             return None
+        self.bounds.used(job.key)
+        return Cached(stored=stored)
 
     async def compute(self, job: FilterJob) -> bytes:
         """Decode (unless a decoded source is at hand), filter and encode in the worker pool; store behind."""
@@ -148,6 +153,8 @@ class ResultCache:
         # A delete that ran meanwhile must not leave this result behind (nothing outlives its resource).
         if not await self.index.exists(job.resource):
             await self.index.storage.delete(job.key)
+            return
+        await self.bounds.stored(job.key, len(output))
 
 
 def _filter_job(job: FilterJob, source: bytes | None, image: np.ndarray | None) -> tuple[np.ndarray, bytes]:
