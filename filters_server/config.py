@@ -121,7 +121,8 @@ class Settings:
         if self.max_upload_seconds >= self.ttl_seconds:
             # An upload must end while its resource can still live: else it would be born expired.
             raise ValueError(
-                f"--max-upload-seconds ({self.max_upload_seconds:g}) must be less than --ttl-seconds ({self.ttl_seconds})"
+                f"--max-upload-seconds ({self.max_upload_seconds:g}) must be less than "
+                f"--ttl-seconds ({self.ttl_seconds})"
             )
 
     @property

@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+
 from backends.memory import MemoryStorage
 from filters_server.api.connections import CappedTestServer
 from filters_server.app import create_app

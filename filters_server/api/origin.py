@@ -19,7 +19,7 @@ def server_origin(request: web.Request) -> str:
     if settings.public_url:
         return settings.public_url.rstrip("/")
     host = request.headers.get("Host", "")
-    name, port = split_host(host)
+    name, _port = split_host(host)
     if name is not None and name.lower() in settings.allowed_host_names:
         return f"{request.scheme}://{host}"
     return f"{request.scheme}://{_socket_origin(request, settings.host, settings.port)}"

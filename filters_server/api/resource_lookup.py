@@ -32,7 +32,9 @@ def media_url(request: web.Request, resource_id: str) -> str:
     return f"{server_origin(request)}{request.app[keys.SETTINGS].base_path}/images/{resource_id}/media"
 
 
-def resource_json(request: web.Request, resource: Resource, status: int = 200, *, url: str | None = None) -> web.Response:
+def resource_json(
+    request: web.Request, resource: Resource, status: int = 200, *, url: str | None = None
+) -> web.Response:
     """The ImageResource; ``url`` when it was computed already (before a commit: nothing may fail after it)."""
     response = web.json_response(resource.representation(url or media_url(request, resource.id)), status=status)
     response.headers["Cache-Control"] = "no-store"

@@ -27,8 +27,8 @@ from filters_server.core.errors import MediaGone, UnusableImageInfo
 from filters_server.core.index import ResourceIndex
 from filters_server.core.layout import media_key, result_key
 from filters_server.core.pixel_budget import PixelBudget, job_bytes
-from filters_server.core.result_bounds import ResultBounds
 from filters_server.core.resource import Resource
+from filters_server.core.result_bounds import ResultBounds
 from filters_server.core.workers import WorkerPool
 
 

@@ -15,7 +15,9 @@ CAP = 5
 
 @pytest.fixture
 async def capped() -> AsyncIterator[FiltersTestServer]:
-    async with FiltersTestServer(Settings(storage="memory://", sweep_interval_seconds=3600, max_connections=CAP)) as server:
+    async with FiltersTestServer(
+        Settings(storage="memory://", sweep_interval_seconds=3600, max_connections=CAP)
+    ) as server:
         yield server
 
 

@@ -52,9 +52,7 @@ async def test_an_image_info_nested_too_deeply_is_400_and_stores_nothing(client,
 async def test_a_range_end_too_long_to_be_an_offset_means_to_the_end(client):
     resource = await create(client)
     media = png16()
-    response = await client.get(
-        f"{BASE}/images/{resource['id']}/media", headers={"Range": f"bytes=0-{LONG_NUMBER}"}
-    )
+    response = await client.get(f"{BASE}/images/{resource['id']}/media", headers={"Range": f"bytes=0-{LONG_NUMBER}"})
     assert response.status == 206
     assert response.headers["Content-Range"] == f"bytes 0-{len(media) - 1}/{len(media)}"
     assert await response.read() == media

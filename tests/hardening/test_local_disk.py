@@ -86,4 +86,3 @@ async def test_a_rename_into_place_is_followed_by_an_fsync_of_its_directory(disk
     assert (os.path.join(objects, "images", "abc"), True) in synced_dirs  # after the rename
     assert (os.path.join(objects, "images"), False) in synced_dirs  # the new directory abc's entry
     assert (objects, False) in synced_dirs  # the new directory images' entry
-

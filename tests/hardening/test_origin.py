@@ -24,20 +24,26 @@ async def test_a_bad_host_on_upload_still_creates_and_names_the_resource(client,
 
 
 async def test_a_foreign_host_is_not_echoed(client):
-    response = await client.post(f"{BASE}/images", data=form(png16(), sample_image_info()), headers={"Host": "evil.example:443"})
+    response = await client.post(
+        f"{BASE}/images", data=form(png16(), sample_image_info()), headers={"Host": "evil.example:443"}
+    )
     created = await response.json()
     assert created["url"].startswith(own_origin(client) + "/")
 
 
 async def test_an_allowed_host_is_echoed(client):
-    response = await client.post(f"{BASE}/images", data=form(png16(), sample_image_info()), headers={"Host": "LocalHost:8443"})
+    response = await client.post(
+        f"{BASE}/images", data=form(png16(), sample_image_info()), headers={"Host": "LocalHost:8443"}
+    )
     created = await response.json()
     assert created["url"] == f"http://LocalHost:8443{BASE}/images/{created['id']}/media"
 
 
 async def test_allowed_hosts_is_configurable(aiohttp_client, make_app):
     client = await aiohttp_client(make_app(allowed_hosts="filters.example"), headers=ALICE)
-    response = await client.post(f"{BASE}/images", data=form(png16(), sample_image_info()), headers={"Host": "filters.example"})
+    response = await client.post(
+        f"{BASE}/images", data=form(png16(), sample_image_info()), headers={"Host": "filters.example"}
+    )
     created = await response.json()
     assert created["url"].startswith(f"http://filters.example{BASE}/")
 

@@ -15,7 +15,7 @@ PROBLEM = "application/problem+json"
 def multipart_body(preamble: bytes) -> bytes:
     return (
         preamble
-        + b"--B\r\nContent-Disposition: form-data; name=\"imageInfo\"\r\nContent-Type: application/json\r\n\r\n"
+        + b'--B\r\nContent-Disposition: form-data; name="imageInfo"\r\nContent-Type: application/json\r\n\r\n'
         + json.dumps(sample_image_info()).encode()
         + b'\r\n--B\r\nContent-Disposition: form-data; name="imageMedia"; filename="a.png"\r\n'
         + b"Content-Type: image/png\r\n\r\n"

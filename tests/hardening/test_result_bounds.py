@@ -76,7 +76,7 @@ async def test_results_beyond_the_total_bound_are_evicted_across_images(start, s
 
 
 async def test_evictions_and_stored_bytes_are_in_the_metrics(start):
-    app, client, apply = await start(max_results_bytes_per_image=1)
+    _app, client, apply = await start(max_results_bytes_per_image=1)
     resource = await create(client)
     first = await apply(resource, "a")
     second = await apply(resource, "b")

@@ -81,7 +81,7 @@ class StallingPartsClient:
         await asyncio.Event().wait()  # never answers
         raise AssertionError("unreachable")
 
-    async def abort_multipart_upload(self, *, UploadId: str, **_kwargs: object) -> None:  # noqa: N803 - boto's name
+    async def abort_multipart_upload(self, *, UploadId: str, **_kwargs: object) -> None:
         self.aborted.append(UploadId)
 
 
