@@ -34,7 +34,14 @@ def fleet(start_fleet: Callable[..., Fleet]) -> Fleet:
 @pytest.fixture(scope="module")
 def short_lived_fleet(start_fleet: Callable[..., Fleet]) -> Fleet:
     """Replicas whose resources expire within seconds and that both sweep twice a second."""
-    return start_fleet("--ttl-seconds", str(TTL_SECONDS), "--sweep-interval-seconds", str(SWEEP_SECONDS))
+    return start_fleet(
+        "--ttl-seconds",
+        str(TTL_SECONDS),
+        "--sweep-interval-seconds",
+        str(SWEEP_SECONDS),
+        "--max-upload-seconds",  # must be under the TTL
+        str(TTL_SECONDS / 2),
+    )
 
 
 @pytest.fixture
