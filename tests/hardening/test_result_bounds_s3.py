@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from filters_server.testing import png16
 
-from tests.backends.s3_helpers import make_s3_storage
-
 from ..conftest import ALICE, BASE, create, settle
+from tests.backends.s3_helpers import make_s3_storage
 
 
 async def results_of(storage, resource: dict) -> list[str]:
