@@ -25,9 +25,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from backends.memory import MemoryStorage
-from filters_server.api.connections import CappedTestServer
+from filters_server.api.connections import CappedAppRunner
 from filters_server.app import create_app
 from filters_server.config import Settings
 from filters_server.core.index import Clock
@@ -35,6 +37,13 @@ from filters_server.core.users import parse_users
 
 TEST_USER = "test"
 TEST_PASSWORD = "test-password"
+
+
+class CappedTestServer(TestServer):
+    """aiohttp's ``TestServer`` with the real server's connection cap (``--max-connections``)."""
+
+    async def _make_runner(self, **kwargs: Any) -> web.AppRunner:
+        return CappedAppRunner(self.app, **kwargs)
 
 
 class FiltersTestServer:

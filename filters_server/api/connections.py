@@ -18,7 +18,6 @@ import json
 from typing import Any
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from aiohttp.web_protocol import RequestHandler
 
 from filters_server.api import appkeys as keys
@@ -76,13 +75,6 @@ class CappedAppRunner(web.AppRunner):
         server = await super()._make_server()
         self.cap.install(server)
         return server
-
-
-class CappedTestServer(TestServer):
-    """aiohttp's ``TestServer`` with the same connection cap as the real server."""
-
-    async def _make_runner(self, **kwargs: Any) -> web.AppRunner:
-        return CappedAppRunner(self.app, **kwargs)
 
 
 async def serve(app: web.Application, *, host: str, port: int, **site_options: Any) -> None:
