@@ -97,6 +97,8 @@ class Settings:
     max_headers: int = 128
     max_parts: int = 8
     max_ranges: int = 16
+    # The browser viewer (docs/viewer.md).
+    viewer: bool = True
 
     def __post_init__(self) -> None:
         if not self.base_path.startswith("/") or (self.base_path.endswith("/") and self.base_path != "/"):
@@ -160,6 +162,8 @@ _OPTIONS: dict[str, tuple[Any, str]] = {
     "max_headers": (_positive_int, "most request header fields"),
     "max_parts": (_positive_int, "most multipart parts read from a POST /images body"),
     "max_ranges": (_positive_int, "most byte ranges served as such; more get the whole file"),
+    # The browser viewer (docs/viewer.md).
+    "viewer": (_bool, "serve the browser viewer at {base}/viewer/ (static files; its API calls need credentials)"),
 }
 
 
