@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 from typing import Any
@@ -275,3 +276,19 @@ def test_the_page_fits_a_tablet(page, server, small_png):
     for selector in ("#images", "#stage", "#apply", "#download-buttons"):
         box = page.locator(selector).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= TABLET["width"], selector
+
+
+@pytest.mark.parametrize("media_type", ["image/png", "image/tiff"])
+def test_the_page_decodes_all_16_bits_of_the_servers_images(page, server, media_type):
+    signed_in(page, server)
+    image = codecs.decode_png16(png16(300, 200, seed=3))
+    encoded = codecs.encode(image, media_type)
+    script = """async ([b64, kind]) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const decoded = kind === "image/png"
+            ? await (await import("./png16.js")).decodePng16(bytes.buffer)
+            : (await import("./tiff16.js")).decodeTiff16(bytes.buffer);
+        return [decoded.width, decoded.height, Array.from(decoded.data)];
+    }"""
+    width, height, data = page.evaluate(script, [base64.b64encode(encoded).decode(), media_type])
+    assert (width, height, data) == (300, 200, image.ravel().tolist())

@@ -4,6 +4,7 @@ import * as api from "./api.js";
 import { Layer, drawHistogram } from "./layer.js";
 import { decodePng16 } from "./png16.js";
 import { Stage } from "./stage.js";
+import { decodeTiff16 } from "./tiff16.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -19,6 +20,7 @@ const state = {
   next: null,
   request: null, // AbortController of the filter request in flight
   invert: false,
+  unlinkedForUnmap: false, // the windows were unlinked by an unmap result, not by the user
 };
 
 // --- messages ---------------------------------------------------------------------------------
@@ -359,11 +361,16 @@ $("zoom-out").addEventListener("click", () => stage.zoomBy(0.8));
 $("fit").addEventListener("click", () => stage.fit());
 $("drag-mode").addEventListener("change", () => (stage.dragMode = $("drag-mode").value));
 $("invert").addEventListener("change", () => setInvert($("invert").checked));
-$("wl-target").addEventListener("change", () => {
-  const target = $("wl-target").value;
+function setWindowTarget(target) {
+  $("wl-target").value = target;
   stage.linked = target === "both";
   if (!stage.linked) stage.active = target;
   showWindow();
+}
+
+$("wl-target").addEventListener("change", () => {
+  state.unlinkedForUnmap = false;
+  setWindowTarget($("wl-target").value);
 });
 $("split").addEventListener("input", () => stage.setSplit($("split").value / 100));
 $("stage").addEventListener("split", (event) => ($("split").value = Math.round(event.detail * 100)));
@@ -459,19 +466,28 @@ async function applyFilter() {
   const key = `${name} ${JSON.stringify(params || {})}`;
   if (state.request) state.request.abort();
   const request = (state.request = new AbortController());
-  performance.clearMarks("filter-click");
-  performance.clearMarks("filter-shown");
+  for (const mark of ["filter-click", "filter-received", "filter-decoded", "filter-shown"]) performance.clearMarks(mark);
   performance.clearMeasures("filter");
   performance.mark("filter-click");
   say(`Applying ${describe(name, params)}…`);
   try {
-    const blob = await api.applyFilter(state.image.id, name, params, "image/png", request.signal);
-    const layer = new Layer(await decodePng16(await blob.arrayBuffer()));
+    // TIFF for the screen: the server writes it uncompressed, so decoding it here is one copy.
+    const blob = await api.applyFilter(state.image.id, name, params, "image/tiff", request.signal);
+    performance.mark("filter-received");
+    const layer = new Layer(decodeTiff16(await blob.arrayBuffer()));
+    performance.mark("filter-decoded");
     if (request.signal.aborted) return;
-    const previous = stage.result || stage.original;
-    if (previous && stage.linked) {
-      layer.lo = previous.lo;
-      layer.hi = previous.hi;
+    if (name === "unmap") {
+      // unmap answers sensor values (0 .. totalGrays - 1), not display values: a window of its own.
+      layer.autoWindow();
+      if (stage.linked) state.unlinkedForUnmap = true;
+      setWindowTarget("result");
+    } else {
+      // The other filters answer in the original's display scale: start from its window.
+      layer.lo = stage.original.lo;
+      layer.hi = stage.original.hi;
+      if (state.unlinkedForUnmap) setWindowTarget("both");
+      state.unlinkedForUnmap = false;
     }
     layer.render(state.invert);
     stage.result = layer;
