@@ -9,6 +9,8 @@ from yarl import URL
 from backends.memory import MemoryStorage
 from filters_server.core import index as index_module
 
+from tests.backends.s3_helpers import make_s3_storage
+
 from .conftest import ALICE, BASE, BOB, create
 
 
@@ -149,3 +151,14 @@ async def test_shared_storage_pages_at_the_metadata_read_cap_lose_nothing(aiohtt
     pages = await follow(alice, limit=2)
     assert [resource_id for page in pages for resource_id in page] == ids[::-1]
     assert any(len(page) < 2 for page in pages[:-1])  # the cap really cut pages short
+
+
+async def test_on_s3_users_page_through_their_own_images_only(aiohttp_client, make_app, clock, s3_endpoint):
+    storage = await make_s3_storage(s3_endpoint)
+    alice = await aiohttp_client(make_app(storage), headers=ALICE)
+    async with aiohttp.ClientSession(base_url=alice.make_url(""), headers=BOB) as bob:
+        ids = []
+        for _ in range(3):
+            ids += await create_many(alice, clock, 1)
+            await create_many(bob, clock, 1)
+    assert await follow(alice, limit=2) == [ids[:0:-1], ids[:1]]

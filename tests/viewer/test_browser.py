@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,29 @@ def test_an_upload_is_shown_and_listed(page, server, phantom_png, screenshots):
     expect(page.locator(f"#images li[data-id='{resource_id}']")).to_contain_text(re.compile(r"expires in 7:59:\d\d"))
     assert len(set(row(page))) > 10  # an image, not a blank canvas
     page.screenshot(path=str(screenshots / "viewer-upload.png"))
+
+
+def test_a_json_sidecar_chosen_with_the_image_is_its_image_info(page, server, small_png, api, tmp_path):
+    info = {
+        "acquisitionInfo": {"binning": "Binned2x2"},
+        "lutInfo": {
+            "gamma": 2.0,
+            "slope": 60000,
+            "offset": 10,
+            "totalGrays": 4096,
+            "minimumGray": 4000,
+            "maximumGray": 100,
+        },
+    }
+    sidecar = tmp_path / "gradient.json"
+    sidecar.write_text(json.dumps({"imageInfo": info}))
+    signed_in(page, server)
+    page.locator("#files").set_input_files([str(small_png), str(sidecar)])
+    expect(page.locator("#minimumGray")).to_have_value("4000")
+    page.get_by_role("button", name="Upload", exact=True).click()
+    expect(page.locator("#stage")).to_have_attribute("data-original", re.compile(".+"))
+    resource_id = page.locator("#stage").get_attribute("data-original")
+    assert api.get(f"{server.base_url}/images/{resource_id}").json()["imageInfo"] == info
 
 
 def test_a_file_that_is_not_a_16_bit_png_shows_the_servers_detail(page, server, tmp_path):

@@ -16,6 +16,7 @@ const state = {
   image: null, // the open ImageResource
   result: null, // {name, params, key} of the result on screen
   sidecar: null, // a dropped ImageInfo JSON, sent with the fields' values on top
+  reading: Promise.resolve(), // sidecars being read
   png: null,
   next: null,
   request: null, // AbortController of the filter request in flight
@@ -94,23 +95,29 @@ $("sign-out").addEventListener("click", () => {
 // --- upload -----------------------------------------------------------------------------------
 
 function chooseFiles(files) {
+  const reading = [];
   for (const file of files) {
     if (/\.json$/i.test(file.name) || file.type === "application/json") {
-      file
-        .text()
-        .then((text) => {
-          const doc = JSON.parse(text);
-          const info = doc.imageInfo || doc.ImageInfo || doc;
-          state.sidecar = info;
-          fillInfo(info);
-          showChosen();
-        })
-        .catch((error) => fail(new Error(`The sidecar ${file.name} is not JSON ImageInfo: ${error.message}`)));
+      reading.push(readSidecar(file));
     } else {
       state.png = file;
     }
   }
+  state.reading = Promise.all(reading); // an upload waits for the sidecar to be read
   showChosen();
+}
+
+async function readSidecar(file) {
+  try {
+    const doc = JSON.parse(await file.text());
+    const info = doc.imageInfo || doc.ImageInfo || doc;
+    if (typeof info !== "object" || info === null || Array.isArray(info)) throw new Error("not an object");
+    state.sidecar = info;
+    fillInfo(info);
+    showChosen();
+  } catch (error) {
+    fail(new Error(`The sidecar ${file.name} is not JSON ImageInfo: ${error.message}`));
+  }
 }
 
 function showChosen() {
@@ -164,6 +171,7 @@ $("upload").addEventListener("submit", async (event) => {
     return;
   }
   $("upload-button").disabled = true;
+  await state.reading;
   say(`Uploading ${state.png.name}…`);
   try {
     const resource = await api.uploadImage(state.png, imageInfo());
