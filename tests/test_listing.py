@@ -9,9 +9,8 @@ from yarl import URL
 from backends.memory import MemoryStorage
 from filters_server.core import index as index_module
 
-from tests.backends.s3_helpers import make_s3_storage
-
 from .conftest import ALICE, BASE, BOB, create
+from tests.backends.s3_helpers import make_s3_storage
 
 
 class SharedMemoryStorage(MemoryStorage):
