@@ -316,3 +316,23 @@ def test_the_page_decodes_all_16_bits_of_the_servers_images(page, server, media_
     }"""
     width, height, data = page.evaluate(script, [base64.b64encode(encoded).decode(), media_type])
     assert (width, height, data) == (300, 200, image.ravel().tolist())
+
+
+def test_two_fingers_spreading_zoom_in(browser, server, small_png):
+    context = browser.new_context(viewport=TABLET, has_touch=True)
+    page = context.new_page()
+    try:
+        signed_in(page, server)
+        upload(page, small_png)
+        stage = page.locator("#stage")
+        drawn(page, "original plain split 50")
+        before = float(stage.get_attribute("data-zoom"))
+        box = page.locator("#left").bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        touch = context.new_cdp_session(page)
+        for kind, spread in (("touchStart", 40), ("touchMove", 80), ("touchMove", 120), ("touchEnd", None)):
+            points = [] if spread is None else [{"x": x - spread, "y": y, "id": 1}, {"x": x + spread, "y": y, "id": 2}]
+            touch.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+        expect(stage).to_have_attribute("data-zoom", f"{before * 3:.3f}")
+    finally:
+        context.close()

@@ -23,6 +23,7 @@ export class Stage {
     this.panX = 0;
     this.panY = 0;
     this.dragMode = "pan";
+    this.touches = new Map(); // pointerId -> position of each finger on the view
     this.linked = true;
     this.active = "original"; // whose window the keyboard and histogram show when not linked
     this.diff = document.createElement("canvas");
@@ -136,6 +137,7 @@ export class Stage {
       shown.push(layer);
     }
     this.drawn = shown.filter(Boolean);
+    this.element.dataset.zoom = this.zoom.toFixed(3);
     this.onDraw(this.drawn);
   }
 
@@ -190,8 +192,29 @@ export class Stage {
         const box = canvas.getBoundingClientRect();
         this.zoomBy(Math.pow(1.0015, -event.deltaY), event.clientX - box.left, event.clientY - box.top);
       });
-      canvas.addEventListener("pointerdown", (event) => this._drag(event, canvas));
+      canvas.addEventListener("pointerdown", (event) => {
+        if (event.pointerType === "touch") this.touches.set(event.pointerId, { x: event.clientX, y: event.clientY });
+        this._drag(event, canvas);
+      });
+      canvas.addEventListener("pointermove", (event) => this._pinch(event, canvas));
+      const lift = (event) => this.touches.delete(event.pointerId);
+      canvas.addEventListener("pointerup", lift);
+      canvas.addEventListener("pointercancel", lift);
     }
+  }
+
+  /** Two fingers: zoom by the change of their distance, pan by the move of their midpoint. */
+  _pinch(event, canvas) {
+    if (!this.touches.has(event.pointerId) || this.touches.size !== 2) return;
+    const [a, b] = [...this.touches.values()];
+    this.touches.set(event.pointerId, { x: event.clientX, y: event.clientY });
+    const [c, d] = [...this.touches.values()];
+    const box = canvas.getBoundingClientRect();
+    const spread = Math.hypot(a.x - b.x, a.y - b.y);
+    const mx = (c.x + d.x) / 2;
+    const my = (c.y + d.y) / 2;
+    this.panBy(mx - (a.x + b.x) / 2, my - (a.y + b.y) / 2);
+    if (spread > 0) this.zoomBy(Math.hypot(c.x - d.x, c.y - d.y) / spread, mx - box.left, my - box.top);
   }
 
   _drag(event, canvas) {
@@ -206,19 +229,22 @@ export class Stage {
       this.active = this._layerAt(event);
     }
     const targets = kind === "window" ? this.windowTargets() : [];
-    canvas.setPointerCapture(event.pointerId);
+    if (this.touches.size < 2) canvas.setPointerCapture(event.pointerId);
     let x = event.clientX;
     let y = event.clientY;
     const move = (e) => {
+      if (e.pointerId !== event.pointerId) return;
       const dx = e.clientX - x;
       const dy = e.clientY - y;
       x = e.clientX;
       y = e.clientY;
+      if (this.touches.size > 1) return; // a pinch is going on: _pinch moves the view
       if (kind === "pan") this.panBy(dx, dy);
       else if (kind === "window") this.adjustWindow(targets, dx, dy);
       else this.setSplit((e.clientX - box.left) / box.width);
     };
-    const up = () => {
+    const up = (e) => {
+      if (e.pointerId !== event.pointerId) return;
       canvas.removeEventListener("pointermove", move);
       canvas.removeEventListener("pointerup", up);
       canvas.removeEventListener("pointercancel", up);
