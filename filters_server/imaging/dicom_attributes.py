@@ -181,8 +181,9 @@ def _check_values(where: str, vr: str, values: list[Any], rules: Allowed) -> Non
             for group in value.values():
                 _check_one(where, vr, group)
         elif vr == "IS":
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise DicomAttributesRejected(f"{where}: an IS value is a JSON integer, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or not -(2**31) <= value < 2**31:
+                raise DicomAttributesRejected(f"{where}: an IS value is a JSON integer in the signed 32-bit range, "
+                                              f"got {value!r}")
             _check_one(where, vr, str(value))
         else:
             _check_one(where, vr, value)
