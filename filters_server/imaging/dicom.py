@@ -79,7 +79,8 @@ class DicomContext:
     created_on:  the resource's createdOn (epoch seconds): the only time written (Study, Series
                  and Content Date/Time, UTC).
     kind:        "media" (the stored image) or the filter: "unmap", "select", "supreme", "ae".
-    lut:         the resource's lutInfo (unmap: Bits Stored from totalGrays, intensity sign).
+    lut:         the resource's lutInfo; required for unmap (Bits Stored from totalGrays, intensity
+                 sign, derivation), unused by the other kinds (None is fine for media).
     binned:      acquisitionInfo.binning == Binned2x2 (pixel spacing, Detector Binning).
     params:      the filter's canonical parameters ({"mode": "edgePro"}, {"task": "general",
                  "sharpness": 70.0}); empty for media and unmap.
@@ -89,7 +90,7 @@ class DicomContext:
     resource_id: str
     created_on: float
     kind: str
-    lut: Lut
+    lut: Lut | None
     binned: bool
     params: Mapping[str, Any] = field(default_factory=dict)
     attributes: Mapping[str, Any] = field(default_factory=dict)
@@ -98,14 +99,31 @@ class DicomContext:
         uuid.UUID(self.resource_id)  # ValueError if it is not one
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {self.kind!r}")
+        if self.kind == "unmap" and self.lut is None:
+            raise ValueError("unmap needs the resource's LUT")
         if self.kind in ("media", "unmap") and self.params:
             raise ValueError(f"{self.kind} takes no parameters; got {sorted(self.params)}")
+        if self.kind in _PROFILES:
+            _check_params(self.kind, self.params)
         if not math.isfinite(self.created_on):
             raise ValueError(f"created_on must be finite; got {self.created_on!r}")
 
     @property
     def for_processing(self) -> bool:
         return self.kind == "unmap"
+
+
+def _check_params(kind: str, params: Mapping[str, Any]) -> None:
+    """The canonical parameters of a filter, as the server passes them to the filter itself."""
+    key = "mode" if kind == "select" else "task"
+    expected = {key} if kind == "select" else {key, "sharpness"}
+    if set(params) != expected:
+        raise ValueError(f"{kind} parameters must be {sorted(expected)}; got {sorted(params)}")
+    if params[key] not in _PROFILES[kind]:
+        raise ValueError(f"{kind} {key} must be one of {', '.join(_PROFILES[kind])}; got {params[key]!r}")
+    sharpness = params.get("sharpness", 0.0)
+    if isinstance(sharpness, bool) or not isinstance(sharpness, int | float) or not 0 <= sharpness <= 100:
+        raise ValueError(f"{kind} sharpness must be a number in [0, 100]; got {sharpness!r}")
 
 
 # --- UIDs ------------------------------------------------------------------------------------
@@ -145,9 +163,11 @@ def bits_stored(context: DicomContext) -> int:
     return _bits_stored(context.for_processing, context.lut)
 
 
-def _bits_stored(for_processing: bool, lut: Lut) -> int:
+def _bits_stored(for_processing: bool, lut: Lut | None) -> int:
+    if not for_processing or lut is None:  # no LUT only for presentation kinds (DicomContext checks)
+        return 16
     # Never below 9: the DX Image Module pairs Bits Allocated 16 with Bits Stored 9..16.
-    return max(9, min(16, (lut.total_grays - 1).bit_length())) if for_processing else 16
+    return max(9, min(16, (lut.total_grays - 1).bit_length()))
 
 
 def intensity_sign(context: DicomContext) -> int:
@@ -155,11 +175,11 @@ def intensity_sign(context: DicomContext) -> int:
     return _intensity_sign(context.for_processing, context.lut)
 
 
-def _intensity_sign(for_processing: bool, lut: Lut) -> int:
+def _intensity_sign(for_processing: bool, lut: Lut | None) -> int:
     # Mapped images are display-ready with bone bright (MONOCHROME2): -1. Sensor values run the
     # other way round from the map: Y rises with X when slope * (maximumGray - minimumGray) > 0,
     # and then higher X is less intensity (-1), else +1.
-    if not for_processing:
+    if not for_processing or lut is None:
         return -1
     return -1 if lut.slope * (lut.maximum_gray - lut.minimum_gray) > 0 else 1
 
@@ -193,10 +213,11 @@ def encode_dicom(pixels: np.ndarray, context: DicomContext) -> bytes:
         raise ValueError(f"expected a 2-D uint16 image, got {pixels.dtype} with shape {pixels.shape}")
     stored = bits_stored(context)
     if stored < 16 and int(cv2.minMaxLoc(pixels)[1]) >= 1 << stored:
-        raise ValueError(f"{context.kind} pixels exceed {stored} bits (totalGrays {context.lut.total_grays})")
+        raise ValueError(f"{context.kind} pixels exceed {stored} bits (the LUT's totalGrays)")
     client = dataset_of(context.attributes) if context.attributes else Dataset()
     params_json = canonical_params(context.params)
-    elements = dict(_static_elements(context.kind, context.binned, params_json, context.lut,
+    lut = context.lut if context.for_processing else None  # only unmap's header depends on the LUT
+    elements = dict(_static_elements(context.kind, context.binned, params_json, lut,
                                      "PrimaryAnatomicStructureSequence" not in client))
     dynamic = _dynamic(pixels, context, client)
     elements.update(_encoded(dynamic))  # the client's attributes replace the defaults
@@ -235,7 +256,7 @@ def _encoded(ds: Dataset) -> dict[int, bytes]:
 
 
 @lru_cache(maxsize=256)
-def _static_elements(kind: str, binned: bool, params_json: str, lut: Lut, with_modifier: bool) -> tuple[
+def _static_elements(kind: str, binned: bool, params_json: str, lut: Lut | None, with_modifier: bool) -> tuple[
         tuple[int, bytes], ...]:
     """The encoded elements that depend only on the kind of output, never on the resource."""
     params = json.loads(params_json)
@@ -359,9 +380,9 @@ def _series_description(kind: str, params: Mapping[str, Any], client: str | None
     return (client if kind == "media" else f"{client} - {own}")[:_LO_MAX]
 
 
-def _derivation(ds: Dataset, kind: str, params: Mapping[str, Any], lut: Lut) -> None:
+def _derivation(ds: Dataset, kind: str, params: Mapping[str, Any], lut: Lut | None) -> None:
     """Derivation Description and Derivation Code Sequence (CID 7203) of a filter output."""
-    if kind == "unmap":
+    if kind == "unmap" and lut is not None:  # DicomContext ensures unmap has its LUT
         ds.DerivationDescription = (
             f"unmap: the sensor LUT inverted (gamma {lut.gamma:g}, slope {lut.slope:g}, offset {lut.offset:g}, "
             f"minimumGray {lut.minimum_gray}, maximumGray {lut.maximum_gray}, totalGrays {lut.total_grays})")

@@ -205,6 +205,11 @@ def test_for_processing_has_no_voi_window(make: Callable[..., tuple[np.ndarray, 
     assert "WindowCenter" not in ds and "WindowWidth" not in ds
 
 
+def test_media_needs_no_lut(source: np.ndarray) -> None:
+    with_lut = encode_dicom(source, DicomContext(RESOURCE_ID, CREATED_ON, "media", INVERTED_LUT, False))
+    assert encode_dicom(source, DicomContext(RESOURCE_ID, CREATED_ON, "media", None, False)) == with_lut
+
+
 def test_a_flat_image_gets_a_window_one_code_wide() -> None:
     data = encode_dicom(np.full((8, 8), 1000, np.uint16),
                         DicomContext(RESOURCE_ID, CREATED_ON, "media", INVERTED_LUT, False))
@@ -390,7 +395,14 @@ def test_non_ascii_names_survive(make: Callable[..., tuple[np.ndarray, bytes]]) 
     ({"kind": "media", "params": {"mode": "edgePro"}}, "no parameters"),
     ({"kind": "unmap", "params": {"mode": "edgePro"}}, "no parameters"),
     ({"created_on": float("nan")}, "created_on"),
-], ids=["resource-id", "kind", "media-params", "unmap-params", "created-on"])
+    ({"kind": "unmap", "lut": None}, "LUT"),
+    ({"kind": "select", "params": {}}, "mode"),
+    ({"kind": "select", "params": {"mode": "sharp"}}, "smooth, edgeLow"),
+    ({"kind": "ae", "params": {"task": "hygiene", "sharpness": 70.0}}, "general"),
+    ({"kind": "supreme", "params": {"task": "general"}}, "sharpness"),
+    ({"kind": "supreme", "params": {"task": "general", "sharpness": 101.0}}, r"\[0, 100\]"),
+], ids=["resource-id", "kind", "media-params", "unmap-params", "created-on", "unmap-without-lut", "select-no-mode",
+        "select-bad-mode", "ae-hygiene", "supreme-no-sharpness", "supreme-sharpness-101"])
 def test_context_refuses_what_the_server_never_sends(fields: dict[str, Any], message: str) -> None:
     base: dict[str, Any] = {"resource_id": RESOURCE_ID, "created_on": CREATED_ON, "kind": "media",
                             "lut": INVERTED_LUT, "binned": False}
@@ -415,3 +427,23 @@ def test_dciodvfy_finds_no_error(make: Callable[..., tuple[np.ndarray, bytes]], 
     iod = "IntraoralImageForProcessing" if kind == "unmap" else "IntraoralImageForPresentation"
     assert iod in report.split(), report  # it recognised and checked the intra-oral IOD
     assert [line for line in report.splitlines() if line.startswith("Error")] == [], report
+
+
+DCENTVFY = shutil.which("dcentvfy")
+
+
+@pytest.mark.skipif(DCENTVFY is None, reason="dcentvfy (dicom3tools) is not on PATH")
+@pytest.mark.parametrize("with_attributes", [False, True], ids=["no-attributes", "patient-attributes"])
+def test_dcentvfy_finds_the_outputs_of_one_resource_consistent(make: Callable[..., tuple[np.ndarray, bytes]],
+                                                               with_attributes: bool, tmp_path: Path) -> None:
+    # Patient, study and series attributes agree across every object that shares their UIDs.
+    attributes = parse_dicom_part(json.dumps(PATIENT_PART)) if with_attributes else None
+    paths = []
+    for kind in KINDS:
+        paths.append(tmp_path / f"{kind}.dcm")
+        paths[-1].write_bytes(make(kind, attributes=attributes)[1])
+    paths.append(tmp_path / "select-smooth.dcm")
+    paths[-1].write_bytes(make("select", params={"mode": "smooth"}, attributes=attributes)[1])
+    result = subprocess.run([str(DCENTVFY), *map(str, paths)], capture_output=True, text=True, timeout=60,
+                            check=False)
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
