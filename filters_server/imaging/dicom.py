@@ -215,9 +215,8 @@ def encode_dicom(pixels: np.ndarray, context: DicomContext) -> bytes:
     if stored < 16 and int(cv2.minMaxLoc(pixels)[1]) >= 1 << stored:
         raise ValueError(f"{context.kind} pixels exceed {stored} bits (the LUT's totalGrays)")
     client = dataset_of(context.attributes) if context.attributes else Dataset()
-    params_json = canonical_params(context.params)
     lut = context.lut if context.for_processing else None  # only unmap's header depends on the LUT
-    elements = dict(_static_elements(context.kind, context.binned, params_json, lut,
+    elements = dict(_static_elements(context.kind, context.binned, lut,
                                      "PrimaryAnatomicStructureSequence" not in client))
     dynamic = _dynamic(pixels, context, client)
     elements.update(_encoded(dynamic))  # the client's attributes replace the defaults
@@ -256,10 +255,9 @@ def _encoded(ds: Dataset) -> dict[int, bytes]:
 
 
 @lru_cache(maxsize=256)
-def _static_elements(kind: str, binned: bool, params_json: str, lut: Lut | None, with_modifier: bool) -> tuple[
+def _static_elements(kind: str, binned: bool, lut: Lut | None, with_modifier: bool) -> tuple[
         tuple[int, bytes], ...]:
     """The encoded elements that depend only on the kind of output, never on the resource."""
-    params = json.loads(params_json)
     for_processing = kind == "unmap"
     ds = Dataset()
     # SOP Common
@@ -276,7 +274,6 @@ def _static_elements(kind: str, binned: bool, params_json: str, lut: Lut | None,
     # General Series, DX Series, Intra-oral Series
     ds.Modality = "IO"
     ds.SeriesNumber = SERIES_NUMBERS[kind]
-    ds.SeriesDescription = _series_description(kind, params, None)
     ds.PresentationIntentType = "FOR PROCESSING" if for_processing else "FOR PRESENTATION"
     # General Equipment
     ds.Manufacturer = MANUFACTURER
@@ -285,8 +282,8 @@ def _static_elements(kind: str, binned: bool, params_json: str, lut: Lut | None,
     ds.InstanceNumber = 1
     ds.PatientOrientation = DEFAULT_PATIENT_ORIENTATION
     ds.ImageType = ["ORIGINAL", "PRIMARY"] if kind == "media" else ["DERIVED", "SECONDARY"]
-    if kind != "media":
-        _derivation(ds, kind, params, lut)
+    if kind == "unmap":
+        _derivation(ds, kind, {}, lut)
     ds.BurnedInAnnotation = "NO"
     ds.LossyImageCompression = "00"
     # Image Pixel + DX Image (Rows and Columns are per image)
@@ -337,10 +334,11 @@ def _dynamic(pixels: np.ndarray, context: DicomContext, client: Dataset) -> Data
         ds.WindowCenter, ds.WindowWidth = windows(pixels)
     if kind != "media":
         ds.SourceImageSequence = Sequence([_source_image(rid)])
+    if kind in _PROFILES:  # the filters' derivation names their parameters (unmap's is static)
+        _derivation(ds, kind, context.params, None)
     for element in client:
         ds[element.tag] = element
-    if "SeriesDescription" in client:
-        ds.SeriesDescription = _series_description(kind, context.params, client.SeriesDescription)
+    ds.SeriesDescription = _series_description(kind, context.params, client.get("SeriesDescription"))
     return ds
 
 
