@@ -5,10 +5,11 @@
 Baseline: ``codecs.encode(image, "image/tiff")`` (OpenCV, uncompressed, what ``Accept:
 image/tiff`` gets). Project: ``encode_dicom`` for the stored media and for a select result
 (the largest header: derivation and source image sequences). Every call gets a new resource
-id, so no UID or header work is ever reused, as in the server where each result is encoded
-once and then cached. The elements that depend only on the kind of output (not on the
-resource) are encoded once per kind and binning (and LUT for unmap); "cold" clears that cache before
-each call, i.e. the first object of its kind after a start. Jobs are interleaved round-robin; medians of wall and CPU time.
+id, as in the server, where each result is encoded once and then cached: the per-resource
+elements (UIDs, dates, size, windows, source image) are encoded on every call. The elements
+that depend only on the kind of output and its parameters are encoded once and kept; "cold"
+clears those caches before each call (the first object of its kind after a start). Jobs are
+interleaved round-robin; medians of wall and CPU time.
 Target (issue 13): DICOM <= 1.1x TIFF. Informational: the exit status is 0.
 """
 
@@ -55,6 +56,7 @@ def dicom_job(image: np.ndarray, kind: str, params: dict[str, object], cold: boo
     def job() -> bytes:
         if cold:  # the first object of its kind and binning since the process started
             dicom._static_elements.cache_clear()
+            dicom._parameter_elements.cache_clear()
         context = DicomContext(str(uuid.uuid4()), CREATED_ON, kind, lut, False, params)
         return encode_dicom(image, context)
 

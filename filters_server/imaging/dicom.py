@@ -218,6 +218,8 @@ def encode_dicom(pixels: np.ndarray, context: DicomContext) -> bytes:
     lut = context.lut if context.for_processing else None  # only unmap's header depends on the LUT
     elements = dict(_static_elements(context.kind, context.binned, lut,
                                      "PrimaryAnatomicStructureSequence" not in client))
+    if context.kind in _PROFILES:
+        elements.update(_parameter_elements(context.kind, canonical_params(context.params)))
     dynamic = _dynamic(pixels, context, client)
     elements.update(_encoded(dynamic))  # the client's attributes replace the defaults
     out = DicomBytesIO()
@@ -316,6 +318,16 @@ def _static_elements(kind: str, binned: bool, lut: Lut | None, with_modifier: bo
     return tuple(_encoded(ds).items())
 
 
+@lru_cache(maxsize=1024)
+def _parameter_elements(kind: str, params_json: str) -> tuple[tuple[int, bytes], ...]:
+    """select/supreme/ae: the encoded elements that name the parameters (description, derivation)."""
+    params = json.loads(params_json)
+    ds = Dataset()
+    ds.SeriesDescription = _series_description(kind, params, None)
+    _derivation(ds, kind, params, None)
+    return tuple(_encoded(ds).items())
+
+
 def _dynamic(pixels: np.ndarray, context: DicomContext, client: Dataset) -> Dataset:
     """The elements of one resource and image: UIDs, dates, size, data window, client attributes."""
     kind, rid = context.kind, context.resource_id
@@ -334,11 +346,10 @@ def _dynamic(pixels: np.ndarray, context: DicomContext, client: Dataset) -> Data
         ds.WindowCenter, ds.WindowWidth = windows(pixels)
     if kind != "media":
         ds.SourceImageSequence = Sequence([_source_image(rid)])
-    if kind in _PROFILES:  # the filters' derivation names their parameters (unmap's is static)
-        _derivation(ds, kind, context.params, None)
     for element in client:
         ds[element.tag] = element
-    ds.SeriesDescription = _series_description(kind, context.params, client.get("SeriesDescription"))
+    if kind not in _PROFILES or "SeriesDescription" in client:  # else: _parameter_elements
+        ds.SeriesDescription = _series_description(kind, context.params, client.get("SeriesDescription"))
     return ds
 
 
