@@ -18,7 +18,7 @@ import sys
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -55,7 +55,7 @@ MODEL_NAME = "dsio-filters-server"
 # down), both sides, no positioner, "Teeth, gums and supporting structures" (CID 4016) refined by
 # "First molar region" (CID 4017; the region needs a modifier unless teeth are named, and
 # posterior bitewings and periapicals are the commonest intra-oral views).
-DEFAULT_PATIENT_ORIENTATION = ["L", "F"]
+DEFAULT_PATIENT_ORIENTATION = ("L", "F")
 DEFAULT_IMAGE_LATERALITY = "B"
 DEFAULT_POSITIONER_TYPE = "NONE"
 DEFAULT_ANATOMIC_REGION = codes.cid4016.TeethGumsAndSupportingStructures
@@ -82,6 +82,7 @@ class DicomContext:
     lut:         the resource's lutInfo; required for unmap (Bits Stored from totalGrays, intensity
                  sign, derivation), unused by the other kinds (None is fine for media).
     binned:      acquisitionInfo.binning == Binned2x2 (pixel spacing, Detector Binning).
+    pitch_mm:    the pitch override the filters got, if any (else the binning's pitch, params.py).
     params:      the filter's canonical parameters ({"mode": "edgePro"}, {"task": "general",
                  "sharpness": 70.0}); empty for media and unmap.
     attributes:  the canonical form of the upload's ``dicom`` part (parse_dicom_part), or {}.
@@ -94,8 +95,10 @@ class DicomContext:
     binned: bool
     params: Mapping[str, Any] = field(default_factory=dict)
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    pitch_mm: float | None = None
 
     def __post_init__(self) -> None:
+        P.pitch_mm(self.binned, self.pitch_mm)  # ValueError unless > 0
         uuid.UUID(self.resource_id)  # ValueError if it is not one
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {self.kind!r}")
@@ -199,11 +202,6 @@ def _ds(value: float) -> str:
     return str(int(value)) if value == int(value) else f"{value:.1f}"
 
 
-def pitch_mm(binned: bool) -> float:
-    """Detector pixel pitch of the resource's binning (the filters' own constants)."""
-    return P.PITCH_MM_BINNED if binned else P.PITCH_MM_UNBINNED
-
-
 # --- the object ------------------------------------------------------------------------------
 
 
@@ -216,7 +214,7 @@ def encode_dicom(pixels: np.ndarray, context: DicomContext) -> bytes:
         raise ValueError(f"{context.kind} pixels exceed {stored} bits (the LUT's totalGrays)")
     client = dataset_of(context.attributes) if context.attributes else Dataset()
     lut = context.lut if context.for_processing else None  # only unmap's header depends on the LUT
-    elements = dict(_static_elements(context.kind, context.binned, lut,
+    elements = dict(_static_elements(context.kind, context.binned, P.pitch_mm(context.binned, context.pitch_mm), lut,
                                      "PrimaryAnatomicStructureSequence" not in client))
     if context.kind in _PROFILES:
         elements.update(_parameter_elements(context.kind, canonical_params(context.params)))
@@ -257,7 +255,7 @@ def _encoded(ds: Dataset) -> dict[int, bytes]:
 
 
 @lru_cache(maxsize=256)
-def _static_elements(kind: str, binned: bool, lut: Lut | None, with_modifier: bool) -> tuple[
+def _static_elements(kind: str, binned: bool, pitch_mm: float, lut: Lut | None, with_modifier: bool) -> tuple[
         tuple[int, bytes], ...]:
     """The encoded elements that depend only on the kind of output, never on the resource."""
     for_processing = kind == "unmap"
@@ -282,7 +280,7 @@ def _static_elements(kind: str, binned: bool, lut: Lut | None, with_modifier: bo
     ds.ManufacturerModelName = MODEL_NAME
     # General Image
     ds.InstanceNumber = 1
-    ds.PatientOrientation = DEFAULT_PATIENT_ORIENTATION
+    ds.PatientOrientation = list(DEFAULT_PATIENT_ORIENTATION)
     ds.ImageType = ["ORIGINAL", "PRIMARY"] if kind == "media" else ["DERIVED", "SECONDARY"]
     if kind == "unmap":
         _derivation(ds, kind, {}, lut)
@@ -305,7 +303,7 @@ def _static_elements(kind: str, binned: bool, lut: Lut | None, with_modifier: bo
     if not for_processing:  # VOI LUT Module: required For Presentation, forbidden For Processing
         ds.WindowCenterWidthExplanation = list(WINDOW_EXPLANATIONS)
     # DX Detector
-    pitch = _ds_mm(pitch_mm(binned))
+    pitch = _ds_mm(pitch_mm)
     ds.DetectorType = ""
     ds.ImagerPixelSpacing = [pitch, pitch]
     ds.DetectorBinning = ["2", "2"] if binned else ["1", "1"]
@@ -364,7 +362,7 @@ def _file_meta(sop_class: str, sop_instance: str) -> FileMetaDataset:
 
 
 def _date_time(epoch: float) -> tuple[str, str]:
-    moment = datetime.fromtimestamp(epoch, tz=UTC)
+    moment = datetime.fromtimestamp(epoch, tz=timezone.utc)  # noqa: UP017 - datetime.UTC needs Python 3.11; setup.cfg allows 3.10
     return moment.strftime("%Y%m%d"), moment.strftime("%H%M%S.%f")
 
 

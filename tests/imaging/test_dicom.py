@@ -184,6 +184,11 @@ def test_imager_pixel_spacing_is_the_binning_pitch(make: Callable[..., tuple[np.
     assert [int(v) for v in ds.DetectorBinning] == ([2, 2] if binned else [1, 1])
 
 
+def test_pitch_override_of_the_filters_is_the_spacing(source: np.ndarray) -> None:
+    context = DicomContext(RESOURCE_ID, CREATED_ON, "media", None, True, pitch_mm=0.0185)
+    assert [float(v) for v in read(encode_dicom(source, context)).ImagerPixelSpacing] == [0.0185, 0.0185]
+
+
 @pytest.mark.parametrize("kind", ["media", "select", "supreme", "ae"])
 def test_presentation_windows_are_full_range_then_data_range(make: Callable[..., tuple[np.ndarray, bytes]],
                                                              kind: str) -> None:
@@ -395,13 +400,14 @@ def test_non_ascii_names_survive(make: Callable[..., tuple[np.ndarray, bytes]]) 
     ({"kind": "media", "params": {"mode": "edgePro"}}, "no parameters"),
     ({"kind": "unmap", "params": {"mode": "edgePro"}}, "no parameters"),
     ({"created_on": float("nan")}, "created_on"),
+    ({"pitch_mm": 0.0}, "pitch"),
     ({"kind": "unmap", "lut": None}, "LUT"),
     ({"kind": "select", "params": {}}, "mode"),
     ({"kind": "select", "params": {"mode": "sharp"}}, "smooth, edgeLow"),
     ({"kind": "ae", "params": {"task": "hygiene", "sharpness": 70.0}}, "general"),
     ({"kind": "supreme", "params": {"task": "general"}}, "sharpness"),
     ({"kind": "supreme", "params": {"task": "general", "sharpness": 101.0}}, r"\[0, 100\]"),
-], ids=["resource-id", "kind", "media-params", "unmap-params", "created-on", "unmap-without-lut", "select-no-mode",
+], ids=["resource-id", "kind", "media-params", "unmap-params", "created-on", "pitch", "unmap-without-lut", "select-no-mode",
         "select-bad-mode", "ae-hygiene", "supreme-no-sharpness", "supreme-sharpness-101"])
 def test_context_refuses_what_the_server_never_sends(fields: dict[str, Any], message: str) -> None:
     base: dict[str, Any] = {"resource_id": RESOURCE_ID, "created_on": CREATED_ON, "kind": "media",
