@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from pydicom.sr.codedict import codes
 
 from filters_server.imaging.dicom_attributes import DicomAttributesRejected, parse_dicom_part
 
@@ -68,6 +69,13 @@ def test_code_meaning_is_filled_in_from_the_context_group() -> None:
     out = parse({"00082228": {"vr": "SQ", "Value": [TOOTH_11]}})
     item = out["00082228"]["Value"][0]
     assert item["00080104"]["Value"] == ["Permanent maxillary right central incisor tooth"]
+
+
+def test_several_teeth_are_accepted() -> None:
+    teeth = [{"00080100": {"vr": "SH", "Value": [code.value]}, "00080102": {"vr": "SH", "Value": ["SCT"]}}
+             for code in codes.cid4018.concepts.values()]
+    out = parse({"00082228": {"vr": "SQ", "Value": teeth}})
+    assert len(out["00082228"]["Value"]) == 32
 
 
 def test_deciduous_teeth_are_accepted() -> None:
