@@ -80,6 +80,7 @@ WHITELIST: dict[str, Allowed] = {
 # Only inside an Anatomic Region Sequence item.
 _MODIFIER = Allowed(cids=(4017,), max_items=1)
 
+_FORBIDDEN = re.compile(r"[\\\x00-\x1f\x7f]")
 _TAG_OF: dict[str, str] = {f"{tag_for_keyword(k):08X}": k for k in WHITELIST}
 
 
@@ -101,7 +102,7 @@ def parse_dicom_part(raw: bytes | str) -> dict[str, Any]:
     """
     try:
         document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than Python's stack
         raise DicomAttributesRejected(f"the dicom part is not valid JSON: {exc}") from None
     if not isinstance(document, dict):
         raise DicomAttributesRejected("the dicom part must be a DICOM JSON object of tag -> attribute")
@@ -180,6 +181,9 @@ def _check_values(where: str, vr: str, values: list[Any], rules: Allowed) -> Non
                                               f"(and optionally 'Ideographic', 'Phonetic'), got {value!r}")
             for group in value.values():
                 _check_one(where, vr, group)
+                if "=" in group or group.count("^") > 4:  # groups are the JSON keys; 5 components at most
+                    raise DicomAttributesRejected(f"{where}: a PN group has at most 5 '^'-separated components "
+                                                  f"and no '=', got {group!r}")
         elif vr == "IS":
             if isinstance(value, bool) or not isinstance(value, int) or not -(2**31) <= value < 2**31:
                 raise DicomAttributesRejected(f"{where}: an IS value is a JSON integer in the signed 32-bit range, "
@@ -196,6 +200,10 @@ def _check_values(where: str, vr: str, values: list[Any], rules: Allowed) -> Non
 def _check_one(where: str, vr: str, value: Any) -> None:
     if not isinstance(value, str):
         raise DicomAttributesRejected(f"{where}: a {vr} value is a JSON string, got {value!r}")
+    # A backslash would split the value in two when encoded (it is the value delimiter), and no
+    # whitelisted VR allows control characters.
+    if _FORBIDDEN.search(value):
+        raise DicomAttributesRejected(f"{where}: a {vr} value has no backslash or control characters, got {value!r}")
     try:
         validate_value(vr, value, config.RAISE)
     except ValueError as exc:

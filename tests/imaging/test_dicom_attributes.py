@@ -117,6 +117,11 @@ REJECTED: dict[str, tuple[Any, str]] = {
     "IS out of range": ({"00200011": {"vr": "IS", "Value": [2**31]}}, "SeriesNumber"),
     "IS as a boolean": ({"00200011": {"vr": "IS", "Value": [True]}}, "SeriesNumber"),
     "PN as a string": ({"00100010": {"vr": "PN", "Value": ["Doe^Jane"]}}, "PatientName"),
+    "backslash": ({"00100020": {"vr": "LO", "Value": ["a\\b"]}}, "PatientID"),
+    "control character": ({"00081030": {"vr": "LO", "Value": ["a\nb"]}}, "StudyDescription"),
+    "backslash in a name": ({"00100010": {"vr": "PN", "Value": [{"Alphabetic": "Doe\\Jane"}]}}, "PatientName"),
+    "equals sign in a name": ({"00100010": {"vr": "PN", "Value": [{"Alphabetic": "Doe=Jane"}]}}, "PatientName"),
+    "six name components": ({"00100010": {"vr": "PN", "Value": [{"Alphabetic": "a^b^c^d^e^f"}]}}, "PatientName"),
     "PN unknown group": ({"00100010": {"vr": "PN", "Value": [{"Alias": "x"}]}}, "PatientName"),
     "UID with letters": ({"0020000D": {"vr": "UI", "Value": ["1.2.abc"]}}, "StudyInstanceUID"),
     "UID with a leading zero": ({"0020000D": {"vr": "UI", "Value": ["1.02.3"]}}, "StudyInstanceUID"),
@@ -143,8 +148,8 @@ def test_rejected_part_names_the_offending_attribute(document: Any, named: str) 
         parse(document)
 
 
-@pytest.mark.parametrize("raw", [b"{", b"", b"\xff\xfe", b'{"00100020": {"vr": "LO", "Value": ["a"]}'],
-                         ids=["truncated", "empty", "not utf-8", "unclosed"])
+@pytest.mark.parametrize("raw", [b"{", b"", b"\xff\xfe", b'{"00100020": {"vr": "LO", "Value": ["a"]}', b"[" * 65536],
+                         ids=["truncated", "empty", "not utf-8", "unclosed", "nested beyond the stack"])
 def test_malformed_json_is_rejected(raw: bytes) -> None:
     with pytest.raises(DicomAttributesRejected, match="not valid JSON"):
         parse_dicom_part(raw)
