@@ -146,7 +146,7 @@ def _dataset(document: Mapping[str, Any], allowed: Mapping[str, Allowed], path: 
             _check_items(where, keyword, values, rules)
         else:
             _check_multiplicity(where, dictionary_VM(tag), len(values))
-            _check_values(where, vr, values, rules)
+            element["Value"] = _check_values(where, vr, values, rules)  # a copy of the client's JSON
     try:
         ds = Dataset.from_json({k.upper(): v for k, v in document.items()})
     except (ValueError, TypeError, KeyError, AttributeError) as exc:  # what pydicom raises for bad models
@@ -173,41 +173,51 @@ def _check_multiplicity(where: str, vm: str, count: int) -> None:
         raise DicomAttributesRejected(f"{where} takes {vm} value(s), got {count}")
 
 
-def _check_values(where: str, vr: str, values: list[Any], rules: Allowed) -> None:
+def _check_values(where: str, vr: str, values: list[Any], rules: Allowed) -> list[Any]:
+    """The values, checked, with the spaces DICOM ignores (padding) taken off."""
+    out: list[Any] = []
     for value in values:
         if vr == "PN":
             if not isinstance(value, dict) or not value or set(value) - {"Alphabetic", "Ideographic", "Phonetic"}:
                 raise DicomAttributesRejected(f"{where}: a PN value is an object with 'Alphabetic' "
                                               f"(and optionally 'Ideographic', 'Phonetic'), got {value!r}")
-            for group in value.values():
-                _check_one(where, vr, group)
+            name = {key: _check_one(where, vr, group) for key, group in value.items()}
+            for group in name.values():
                 if "=" in group or group.count("^") > 4:  # groups are the JSON keys; 5 components at most
                     raise DicomAttributesRejected(f"{where}: a PN group has at most 5 '^'-separated components "
                                                   f"and no '=', got {group!r}")
+            out.append(name)
         elif vr == "IS":
             if isinstance(value, bool) or not isinstance(value, int) or not -(2**31) <= value < 2**31:
                 raise DicomAttributesRejected(f"{where}: an IS value is a JSON integer in the signed 32-bit range, "
                                               f"got {value!r}")
-            _check_one(where, vr, str(value))
+            out.append(value)
         else:
-            _check_one(where, vr, value)
-            if rules.enumerated and value not in rules.enumerated:
+            text = _check_one(where, vr, value)
+            if rules.enumerated and text not in rules.enumerated:
                 raise DicomAttributesRejected(f"{where} must be one of {', '.join(rules.enumerated)}, got {value!r}")
-            if rules.pattern and not re.fullmatch(rules.pattern, value):
+            if rules.pattern and not re.fullmatch(rules.pattern, text):
                 raise DicomAttributesRejected(f"{where}: {value!r} does not match {rules.pattern}")
+            out.append(text)
+    return out
 
 
-def _check_one(where: str, vr: str, value: Any) -> None:
+def _check_one(where: str, vr: str, value: Any) -> str:
+    """One string value, checked against its VR, without leading and trailing spaces."""
     if not isinstance(value, str):
         raise DicomAttributesRejected(f"{where}: a {vr} value is a JSON string, got {value!r}")
     # A backslash would split the value in two when encoded (it is the value delimiter), and no
     # whitelisted VR allows control characters.
     if _FORBIDDEN.search(value):
         raise DicomAttributesRejected(f"{where}: a {vr} value has no backslash or control characters, got {value!r}")
+    text = value.strip(" ")  # padding: insignificant in every whitelisted VR, and readers drop it
+    if not text:
+        raise DicomAttributesRejected(f"{where}: a value must not be empty or blank (leave the attribute out)")
     try:
-        validate_value(vr, value, config.RAISE)
+        validate_value(vr, text, config.RAISE)
     except ValueError as exc:
         raise DicomAttributesRejected(f"{where}: {exc}") from None
+    return text
 
 
 def _check_items(where: str, keyword: str, items: list[Any], rules: Allowed) -> None:

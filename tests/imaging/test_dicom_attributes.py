@@ -65,6 +65,13 @@ def test_lower_case_tags_are_accepted() -> None:
     assert "0008103E" in parse({"0008103e": {"vr": "LO", "Value": ["x"]}})
 
 
+def test_padding_spaces_are_taken_off() -> None:
+    out = parse({"00100020": {"vr": "LO", "Value": ["  P-1 "]}, "00200062": {"vr": "CS", "Value": ["L "]},
+                 "00100010": {"vr": "PN", "Value": [{"Alphabetic": " Doe^Jane "}]}})
+    assert (out["00100020"]["Value"], out["00200062"]["Value"]) == (["P-1"], ["L"])
+    assert out["00100010"]["Value"] == [{"Alphabetic": "Doe^Jane"}]
+
+
 def test_code_meaning_is_filled_in_from_the_context_group() -> None:
     out = parse({"00082228": {"vr": "SQ", "Value": [TOOTH_11]}})
     item = out["00082228"]["Value"][0]
@@ -99,6 +106,8 @@ REJECTED: dict[str, tuple[Any, str]] = {
     "bulk data URI": ({"00100020": {"vr": "LO", "BulkDataURI": "http://example.invalid/x"}}, "BulkDataURI"),
     "inline binary": ({"00100020": {"vr": "LO", "InlineBinary": "eA=="}}, "InlineBinary"),
     "element not an object": ({"00100020": "P-1"}, "PatientID"),
+    "blank string": ({"00100020": {"vr": "LO", "Value": ["   "]}}, "PatientID"),
+    "blank name group": ({"00100010": {"vr": "PN", "Value": [{"Alphabetic": ""}]}}, "PatientName"),
     "empty value": ({"00100020": {"vr": "LO", "Value": []}}, "PatientID"),
     "no value": ({"00100020": {"vr": "LO"}}, "PatientID"),
     "two values for VM 1": ({"00100020": {"vr": "LO", "Value": ["a", "b"]}}, "PatientID"),
