@@ -207,8 +207,9 @@ def _ds(value: float) -> str:
 
 def encode_dicom(pixels: np.ndarray, context: DicomContext) -> bytes:
     """A Digital Intra-Oral X-Ray Image Part 10 file of ``pixels`` (2-D uint16, only read)."""
-    if pixels.ndim != 2 or pixels.dtype != np.uint16:
-        raise ValueError(f"expected a 2-D uint16 image, got {pixels.dtype} with shape {pixels.shape}")
+    if pixels.ndim != 2 or pixels.dtype != np.uint16 or not pixels.size or max(pixels.shape) > 65535:
+        raise ValueError(f"expected a non-empty 2-D uint16 image of at most 65535 rows and columns, "
+                         f"got {pixels.dtype} with shape {pixels.shape}")
     stored = bits_stored(context)
     if stored < 16 and int(cv2.minMaxLoc(pixels)[1]) >= 1 << stored:
         raise ValueError(f"{context.kind} pixels exceed {stored} bits (the LUT's totalGrays)")

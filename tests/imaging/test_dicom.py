@@ -159,8 +159,9 @@ def test_pixels_above_bits_stored_are_refused() -> None:
 
 
 @pytest.mark.parametrize("array", [np.zeros((4, 4), np.uint8), np.zeros((4, 4), np.int16),
-                                   np.zeros((2, 4, 4), np.uint16), np.zeros(16, np.uint16)],
-                         ids=["uint8", "int16", "3-D", "1-D"])
+                                   np.zeros((2, 4, 4), np.uint16), np.zeros(16, np.uint16), np.zeros((0, 4), np.uint16),
+                                   np.zeros((1, 65536), np.uint16)],
+                         ids=["uint8", "int16", "3-D", "1-D", "empty", "too wide for Columns"])
 def test_only_2d_uint16_images_are_encoded(array: np.ndarray) -> None:
     with pytest.raises(ValueError, match="2-D uint16"):
         encode_dicom(array, DicomContext(RESOURCE_ID, CREATED_ON, "media", INVERTED_LUT, False))
@@ -432,6 +433,20 @@ def test_dciodvfy_finds_no_error(make: Callable[..., tuple[np.ndarray, bytes]], 
     report = result.stdout + result.stderr
     iod = "IntraoralImageForProcessing" if kind == "unmap" else "IntraoralImageForPresentation"
     assert iod in report.split(), report  # it recognised and checked the intra-oral IOD
+    assert [line for line in report.splitlines() if line.startswith("Error")] == [], report
+
+
+@pytest.mark.skipif(DCIODVFY is None, reason="dciodvfy (dicom3tools) is not on PATH")
+@pytest.mark.parametrize("total_grays", [2, 300, 65536])
+def test_dciodvfy_finds_no_error_in_unmap_of_any_depth(make: Callable[..., tuple[np.ndarray, bytes]],
+                                                       total_grays: int, tmp_path: Path) -> None:
+    lut = Lut(gamma=1.0, slope=65535.0, offset=0.0, total_grays=total_grays, minimum_gray=0,
+              maximum_gray=total_grays - 1)
+    path = tmp_path / "unmap.dcm"
+    path.write_bytes(make("unmap", lut=lut)[1])
+    result = subprocess.run([str(DCIODVFY), str(path)], capture_output=True, text=True, timeout=60, check=False)
+    report = result.stdout + result.stderr
+    assert "IntraoralImageForProcessing" in report.split(), report
     assert [line for line in report.splitlines() if line.startswith("Error")] == [], report
 
 
