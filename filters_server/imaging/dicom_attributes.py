@@ -72,7 +72,7 @@ WHITELIST: dict[str, Allowed] = {
     # DX Detector / Intra-oral Image (anatomy: the IOD's context groups)
     "DetectorType": Allowed(enumerated=("DIRECT", "SCINTILLATOR", "STORAGE", "FILM")),
     "PositionerType": Allowed(enumerated=("NONE", "CEPHALOSTAT", "RIGID")),
-    "PatientOrientation": Allowed(pattern=r"[APRLHF]{1,3}"),  # row\\column direction, e.g. L\\F
+    "PatientOrientation": Allowed(pattern=r"[APRLHF]{1,3}"),  # two values: row, then column direction
     "ImageLaterality": Allowed(enumerated=("R", "L", "B")),
     "AnatomicRegionSequence": Allowed(cids=(4016,), max_items=1),
     "PrimaryAnatomicStructureSequence": Allowed(cids=(4018, 4019), max_items=None),
@@ -101,12 +101,22 @@ def parse_dicom_part(raw: bytes | str) -> dict[str, Any]:
     context groups, so equal attributes always serialise to the same bytes.
     """
     try:
-        document = json.loads(raw)
+        document = json.loads(raw, object_pairs_hook=_unique_keys)
     except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than Python's stack
         raise DicomAttributesRejected(f"the dicom part is not valid JSON: {exc}") from None
     if not isinstance(document, dict):
         raise DicomAttributesRejected("the dicom part must be a DICOM JSON object of tag -> attribute")
     return canonical(_dataset(document, WHITELIST, path=""))
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are unique, also ignoring case (tags are hex): no silent last-wins."""
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key.upper() in seen:
+            raise ValueError(f"duplicate key {key!r}")
+        seen.add(key.upper())
+    return dict(pairs)
 
 
 def canonical(ds: Dataset) -> dict[str, Any]:
@@ -146,7 +156,7 @@ def _dataset(document: Mapping[str, Any], allowed: Mapping[str, Allowed], path: 
             _check_items(where, keyword, values, rules)
         else:
             _check_multiplicity(where, dictionary_VM(tag), len(values))
-            element["Value"] = _check_values(where, vr, values, rules)  # a copy of the client's JSON
+            element["Value"] = _check_values(where, vr, values, rules)  # our own parse of the part
     try:
         ds = Dataset.from_json({k.upper(): v for k, v in document.items()})
     except (ValueError, TypeError, KeyError, AttributeError) as exc:  # what pydicom raises for bad models
@@ -235,9 +245,9 @@ def _check_items(where: str, keyword: str, items: list[Any], rules: Allowed) -> 
 
 
 def _fill_code(where: str, item: dict[str, Any], cids: tuple[int, ...]) -> None:
-    """Require a code of ``cids``; put in the standard's Code Meaning when the client left it out."""
+    """Require a code of ``cids`` and give it the standard's Code Meaning (whatever the client wrote)."""
     def value_of(keyword: str) -> str | None:
-        element = item.get(f"{tag_for_keyword(keyword):08X}") or item.get(f"{tag_for_keyword(keyword):08x}")
+        element = item.get(f"{tag_for_keyword(keyword):08X}")  # code item tags are all digits: no case
         return element["Value"][0] if element else None
 
     scheme, value = value_of("CodingSchemeDesignator"), value_of("CodeValue")
@@ -248,8 +258,7 @@ def _fill_code(where: str, item: dict[str, Any], cids: tuple[int, ...]) -> None:
     if meaning is None:
         cid_names = " or ".join(f"CID {cid}" for cid in cids)
         raise DicomAttributesRejected(f"{where}({value}, {scheme}) is not a code of {cid_names}")
-    if value_of("CodeMeaning") is None:
-        item[f"{tag_for_keyword('CodeMeaning'):08X}"] = {"vr": "LO", "Value": [meaning]}
+    item[f"{tag_for_keyword('CodeMeaning'):08X}"] = {"vr": "LO", "Value": [meaning]}
 
 
 def _name(key: object) -> str:

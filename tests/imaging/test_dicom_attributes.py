@@ -85,6 +85,12 @@ def test_several_teeth_are_accepted() -> None:
     assert len(out["00082228"]["Value"]) == 32
 
 
+def test_code_meaning_is_the_standards_whatever_the_client_wrote() -> None:
+    tooth = dict(TOOTH_11, **{"00080104": {"vr": "LO", "Value": ["lower left molar"]}})
+    out = parse({"00082228": {"vr": "SQ", "Value": [tooth]}})
+    assert out["00082228"]["Value"][0]["00080104"]["Value"] == ["Permanent maxillary right central incisor tooth"]
+
+
 def test_deciduous_teeth_are_accepted() -> None:
     deciduous_canine = {"00080100": {"vr": "SH", "Value": ["43281008"]}, "00080102": {"vr": "SH", "Value": ["SCT"]}}
     assert parse({"00082228": {"vr": "SQ", "Value": [deciduous_canine]}})
@@ -161,6 +167,15 @@ def test_rejected_part_names_the_offending_attribute(document: Any, named: str) 
                          ids=["truncated", "empty", "not utf-8", "unclosed", "nested beyond the stack"])
 def test_malformed_json_is_rejected(raw: bytes) -> None:
     with pytest.raises(DicomAttributesRejected, match="not valid JSON"):
+        parse_dicom_part(raw)
+
+
+@pytest.mark.parametrize("raw", ['{"00100020": {"vr": "LO", "Value": ["a"]}, "00100020": {"vr": "LO", "Value": ["b"]}}',
+                                 '{"0008103E": {"vr": "LO", "Value": ["a"]}, "0008103e": {"vr": "LO", "Value": ["b"]}}',
+                                 '{"00100020": {"vr": "LO", "vr": "LO", "Value": ["a"]}}'],
+                         ids=["same tag twice", "same tag in two cases", "same member twice"])
+def test_duplicate_keys_are_rejected(raw: str) -> None:
+    with pytest.raises(DicomAttributesRejected, match="duplicate key"):
         parse_dicom_part(raw)
 
 
