@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -291,6 +293,32 @@ def test_derivation_description_names_filter_and_parameters(make: Callable[..., 
 def test_same_inputs_give_byte_identical_files(make: Callable[..., tuple[np.ndarray, bytes]], kind: str,
                                                binned: bool) -> None:
     assert make(kind, binned=binned)[1] == make(kind, binned=binned)[1]
+
+
+_DIGESTS_SCRIPT = """
+import hashlib, json, sys
+import numpy as np
+from filters_server.imaging import phantoms as ph, unmap
+from filters_server.imaging.dicom import DicomContext, encode_dicom
+from filters_server.imaging.dicom_attributes import parse_dicom_part
+image = (np.arange(48 * 64, dtype=np.uint32).reshape(48, 64) * 977 % 65536).astype(np.uint16)
+attributes = parse_dicom_part(sys.argv[1])
+for kind, params in json.loads(sys.argv[2]).items():
+    context = DicomContext(sys.argv[3], 1764000000.5, kind, ph.EXAMPLE_LUT, True, params, attributes)
+    pixels = unmap(image, ph.EXAMPLE_LUT) if kind == "unmap" else image
+    print(hashlib.sha256(encode_dicom(pixels, context)).hexdigest())
+"""
+
+
+def test_files_are_byte_identical_across_processes() -> None:
+    # A restarted server must produce the bytes its cached ETags describe: nothing may depend on
+    # hash seeds, dict order or anything else of one process.
+    args = [json.dumps(PATIENT_PART), json.dumps(KINDS), RESOURCE_ID]
+    runs = [subprocess.run([sys.executable, "-c", _DIGESTS_SCRIPT, *args], capture_output=True, text=True,
+                           check=True, timeout=120, env=os.environ | {"PYTHONHASHSEED": seed}).stdout
+            for seed in ("1", "2")]
+    assert runs[0] == runs[1]
+    assert len(set(runs[0].split())) == len(KINDS)
 
 
 def test_same_attributes_give_byte_identical_files(make: Callable[..., tuple[np.ndarray, bytes]]) -> None:
