@@ -72,11 +72,6 @@ def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture(params=[False, True], ids=["unbinned", "binned"])
-def binned(request: pytest.FixtureRequest) -> bool:
-    return bool(request.param)
-
-
 @pytest.fixture
 def make(source: np.ndarray) -> Callable[..., tuple[np.ndarray, bytes]]:
     """(pixels, file) of one output; keyword arguments override the context's fields."""
