@@ -69,16 +69,33 @@ def main() -> None:
     args = parser.parse_args()
 
     image = phantoms.dental_image((1708, 2400))
-    tiff: Callable[[], object] = lambda: encode(image, "image/tiff")
-    print(f"image 2400x1708 uint16 ({image.nbytes / 1e6:.1f} MB), pydicom {pydicom.__version__}, "
-          f"OpenCV {cv2.__version__}, median of {args.runs} runs, "
-          f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+
+    def tiff() -> object:
+        return encode(image, "image/tiff")
+
+    print(
+        f"image 2400x1708 uint16 ({image.nbytes / 1e6:.1f} MB), pydicom {pydicom.__version__}, "
+        f"OpenCV {cv2.__version__}, median of {args.runs} runs, "
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+    )
     print(f"{'job':<20}{'wall ms':>9}{'x tiff':>8}{'cpu ms':>9}{'x tiff':>8}{'target':>8}")
     # Warm and cold in separate passes: clearing the cache would make the warm jobs cold too.
-    report(medians({"tiff (baseline)": tiff, "dicom media": dicom_job(image, "media", {}),
-                    "dicom select": dicom_job(image, "select", {"mode": "edgePro"})}, args.runs))
-    report(medians({"tiff (baseline)": tiff,
-                    "dicom select cold": dicom_job(image, "select", {"mode": "edgePro"}, cold=True)}, args.runs))
+    report(
+        medians(
+            {
+                "tiff (baseline)": tiff,
+                "dicom media": dicom_job(image, "media", {}),
+                "dicom select": dicom_job(image, "select", {"mode": "edgePro"}),
+            },
+            args.runs,
+        )
+    )
+    report(
+        medians(
+            {"tiff (baseline)": tiff, "dicom select cold": dicom_job(image, "select", {"mode": "edgePro"}, cold=True)},
+            args.runs,
+        )
+    )
 
 
 def report(ms: dict[str, tuple[float, float]]) -> None:
@@ -86,8 +103,10 @@ def report(ms: dict[str, tuple[float, float]]) -> None:
     print(f"{'tiff (baseline)':<20}{base:9.2f}{1.0:8.2f}{base_cpu:9.2f}{1.0:8.2f}")
     for label, (value, value_cpu) in ms.items():
         verdict = "ok" if value / base <= TARGET else "SLOW"
-        print(f"{label:<20}{value:9.2f}{value / base:8.2f}{value_cpu:9.2f}{value_cpu / base_cpu:8.2f}"
-              f"{TARGET:7.1f} {verdict}")
+        print(
+            f"{label:<20}{value:9.2f}{value / base:8.2f}{value_cpu:9.2f}{value_cpu / base_cpu:8.2f}"
+            f"{TARGET:7.1f} {verdict}"
+        )
 
 
 if __name__ == "__main__":

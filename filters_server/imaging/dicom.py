@@ -63,7 +63,9 @@ DEFAULT_ANATOMIC_REGION_MODIFIER = codes.cid4017.FirstMolarRegion
 
 _PARAM_NAMES = {"mode": "enhancementMode", "task": "task", "sharpness": "sharpness"}  # API names in descriptions
 _PROFILES: dict[str, Mapping[str, P.Profile]] = {
-    "select": P.SELECT_PROFILES, "supreme": P.SUPREME_PROFILES, "ae": P.AE_PROFILES,
+    "select": P.SELECT_PROFILES,
+    "supreme": P.SUPREME_PROFILES,
+    "ae": P.AE_PROFILES,
 }
 _LO_MAX = 64
 _PREAMBLE = bytes(128) + b"DICM"
@@ -134,6 +136,7 @@ def _check_params(kind: str, params: Mapping[str, Any]) -> None:
 
 def canonical_params(params: Mapping[str, Any]) -> str:
     """Parameters as the JSON that names them in UIDs: sorted keys, numbers as floats (70 == 70.0)."""
+
     def norm(value: Any) -> Any:
         return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
@@ -208,15 +211,24 @@ def _ds(value: float) -> str:
 def encode_dicom(pixels: np.ndarray, context: DicomContext) -> bytes:
     """A Digital Intra-Oral X-Ray Image Part 10 file of ``pixels`` (2-D uint16, only read)."""
     if pixels.ndim != 2 or pixels.dtype != np.uint16 or not pixels.size or max(pixels.shape) > 65535:
-        raise ValueError(f"expected a non-empty 2-D uint16 image of at most 65535 rows and columns, "
-                         f"got {pixels.dtype} with shape {pixels.shape}")
+        raise ValueError(
+            f"expected a non-empty 2-D uint16 image of at most 65535 rows and columns, "
+            f"got {pixels.dtype} with shape {pixels.shape}"
+        )
     stored = bits_stored(context)
     if stored < 16 and int(cv2.minMaxLoc(pixels)[1]) >= 1 << stored:
         raise ValueError(f"{context.kind} pixels exceed {stored} bits (the LUT's totalGrays)")
     client = dataset_of(context.attributes) if context.attributes else Dataset()
     lut = context.lut if context.for_processing else None  # only unmap's header depends on the LUT
-    elements = dict(_static_elements(context.kind, context.binned, P.pitch_mm(context.binned, context.pitch_mm), lut,
-                                     "PrimaryAnatomicStructureSequence" not in client))
+    elements = dict(
+        _static_elements(
+            context.kind,
+            context.binned,
+            P.pitch_mm(context.binned, context.pitch_mm),
+            lut,
+            "PrimaryAnatomicStructureSequence" not in client,
+        )
+    )
     if context.kind in _PROFILES:
         elements.update(_parameter_elements(context.kind, canonical_params(context.params)))
     dynamic = _dynamic(pixels, context, client)
@@ -224,13 +236,18 @@ def encode_dicom(pixels: np.ndarray, context: DicomContext) -> bytes:
     out = DicomBytesIO()
     out.is_little_endian, out.is_implicit_VR = True, False
     out.write(_PREAMBLE)
-    write_file_meta_info(out, _file_meta(str(dynamic.SOPClassUID), str(dynamic.SOPInstanceUID)),
-                         enforce_standard=True)
+    write_file_meta_info(out, _file_meta(str(dynamic.SOPClassUID), str(dynamic.SOPInstanceUID)), enforce_standard=True)
     # Pixel Data goes last (the highest tag) and is appended as one buffer: pydicom's writer would
     # copy the 8 MB twice more (into its stream, then out of it), which is most of its time.
     data = pixels if _LITTLE_ENDIAN_HOST else pixels.astype("<u2")
-    return b"".join([out.getvalue(), *(elements[tag] for tag in sorted(elements)),
-                     _pixel_data_header(data.nbytes), np.ascontiguousarray(data).data])
+    return b"".join(
+        [
+            out.getvalue(),
+            *(elements[tag] for tag in sorted(elements)),
+            _pixel_data_header(data.nbytes),
+            np.ascontiguousarray(data).data,
+        ]
+    )
 
 
 def _pixel_data_header(length: int) -> bytes:
@@ -256,8 +273,9 @@ def _encoded(ds: Dataset) -> dict[int, bytes]:
 
 
 @lru_cache(maxsize=256)
-def _static_elements(kind: str, binned: bool, pitch_mm: float, lut: Lut | None, with_modifier: bool) -> tuple[
-        tuple[int, bytes], ...]:
+def _static_elements(
+    kind: str, binned: bool, pitch_mm: float, lut: Lut | None, with_modifier: bool
+) -> tuple[tuple[int, bytes], ...]:
     """The encoded elements that depend only on the kind of output, never on the resource."""
     for_processing = kind == "unmap"
     ds = Dataset()
@@ -393,12 +411,15 @@ def _derivation(ds: Dataset, kind: str, params: Mapping[str, Any], lut: Lut | No
     if kind == "unmap" and lut is not None:  # DicomContext ensures unmap has its LUT
         ds.DerivationDescription = (
             f"unmap: the sensor LUT inverted (gamma {lut.gamma:g}, slope {lut.slope:g}, offset {lut.offset:g}, "
-            f"minimumGray {lut.minimum_gray}, maximumGray {lut.maximum_gray}, totalGrays {lut.total_grays})")
+            f"minimumGray {lut.minimum_gray}, maximumGray {lut.maximum_gray}, totalGrays {lut.total_grays})"
+        )
         return  # CID 7203 has no code for a LUT inversion
     profile = _PROFILES[kind][params["mode" if kind == "select" else "task"]]
     strength = 1.0 if kind == "select" else float(params["sharpness"]) / 100.0
-    ds.DerivationDescription = (f"{describe(kind, params)}: bilateral denoise and multi-band sharpening in the "
-                                f"linear domain, re-mapped with the image's LUT (dsio-filters)")
+    ds.DerivationDescription = (
+        f"{describe(kind, params)}: bilateral denoise and multi-band sharpening in the "
+        f"linear domain, re-mapped with the image's LUT (dsio-filters)"
+    )
     derivation = []
     if profile.denoise > 0:
         derivation.append(codes.cid7203.Smoothing)

@@ -121,7 +121,8 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def canonical(ds: Dataset) -> dict[str, Any]:
     """A dataset as sorted DICOM JSON (``to_json_dict`` keeps insertion order)."""
-    return json.loads(json.dumps(ds.to_json_dict(), sort_keys=True))  # type: ignore[no-any-return]
+    document: dict[str, Any] = json.loads(json.dumps(ds.to_json_dict(), sort_keys=True))
+    return document
 
 
 def dataset_of(attributes: Mapping[str, Any]) -> Dataset:
@@ -136,8 +137,10 @@ def _dataset(document: Mapping[str, Any], allowed: Mapping[str, Allowed], path: 
         where = f"{path}{key}"
         keyword = tag_of.get(key.upper()) if isinstance(key, str) else None
         if keyword is None:
-            raise DicomAttributesRejected(f"{where} ({_name(key)}) is not an accepted attribute of the dicom part; "
-                                          f"accepted: {', '.join(sorted(allowed))}")
+            raise DicomAttributesRejected(
+                f"{where} ({_name(key)}) is not an accepted attribute of the dicom part; "
+                f"accepted: {', '.join(sorted(allowed))}"
+            )
         where = f"{path}{keyword} ({key.upper()})"
         if not isinstance(element, dict):
             raise DicomAttributesRejected(f"{where} must be an object with 'vr' and 'Value'")
@@ -170,11 +173,15 @@ def _check_dataset(ds: Dataset) -> None:
     """Rules across attributes."""
     if "StudyInstanceUID" in ds and not UID(ds.StudyInstanceUID).is_valid:
         raise DicomAttributesRejected(f"StudyInstanceUID (0020000D): {ds.StudyInstanceUID!r} is not a valid UID")
-    if ("AnatomicRegionSequence" in ds and "PrimaryAnatomicStructureSequence" not in ds
-            and "AnatomicRegionModifierSequence" not in ds.AnatomicRegionSequence[0]):
+    if (
+        "AnatomicRegionSequence" in ds
+        and "PrimaryAnatomicStructureSequence" not in ds
+        and "AnatomicRegionModifierSequence" not in ds.AnatomicRegionSequence[0]
+    ):
         raise DicomAttributesRejected(
             "AnatomicRegionSequence (00082218) needs an AnatomicRegionModifierSequence (00082220) item "
-            "(CID 4017) unless PrimaryAnatomicStructureSequence (00082228) names the teeth")
+            "(CID 4017) unless PrimaryAnatomicStructureSequence (00082228) names the teeth"
+        )
 
 
 def _check_multiplicity(where: str, vm: str, count: int) -> None:
@@ -189,18 +196,22 @@ def _check_values(where: str, vr: str, values: list[Any], rules: Allowed) -> lis
     for value in values:
         if vr == "PN":
             if not isinstance(value, dict) or not value or set(value) - {"Alphabetic", "Ideographic", "Phonetic"}:
-                raise DicomAttributesRejected(f"{where}: a PN value is an object with 'Alphabetic' "
-                                              f"(and optionally 'Ideographic', 'Phonetic'), got {value!r}")
+                raise DicomAttributesRejected(
+                    f"{where}: a PN value is an object with 'Alphabetic' "
+                    f"(and optionally 'Ideographic', 'Phonetic'), got {value!r}"
+                )
             name = {key: _check_one(where, vr, group) for key, group in value.items()}
             for group in name.values():
                 if "=" in group or group.count("^") > 4:  # groups are the JSON keys; 5 components at most
-                    raise DicomAttributesRejected(f"{where}: a PN group has at most 5 '^'-separated components "
-                                                  f"and no '=', got {group!r}")
+                    raise DicomAttributesRejected(
+                        f"{where}: a PN group has at most 5 '^'-separated components and no '=', got {group!r}"
+                    )
             out.append(name)
         elif vr == "IS":
             if isinstance(value, bool) or not isinstance(value, int) or not -(2**31) <= value < 2**31:
-                raise DicomAttributesRejected(f"{where}: an IS value is a JSON integer in the signed 32-bit range, "
-                                              f"got {value!r}")
+                raise DicomAttributesRejected(
+                    f"{where}: an IS value is a JSON integer in the signed 32-bit range, got {value!r}"
+                )
             out.append(value)
         else:
             text = _check_one(where, vr, value)
@@ -246,6 +257,7 @@ def _check_items(where: str, keyword: str, items: list[Any], rules: Allowed) -> 
 
 def _fill_code(where: str, item: dict[str, Any], cids: tuple[int, ...]) -> None:
     """Require a code of ``cids`` and give it the standard's Code Meaning (whatever the client wrote)."""
+
     def value_of(keyword: str) -> str | None:
         element = item.get(f"{tag_for_keyword(keyword):08X}")  # code item tags are all digits: no case
         return element["Value"][0] if element else None
@@ -253,8 +265,7 @@ def _fill_code(where: str, item: dict[str, Any], cids: tuple[int, ...]) -> None:
     scheme, value = value_of("CodingSchemeDesignator"), value_of("CodeValue")
     if scheme is None or value is None:
         raise DicomAttributesRejected(f"{where}CodeValue and CodingSchemeDesignator are required")
-    meaning = next((_CID_CONCEPTS[cid][(scheme, value)] for cid in cids if (scheme, value) in _CID_CONCEPTS[cid]),
-                   None)
+    meaning = next((_CID_CONCEPTS[cid][(scheme, value)] for cid in cids if (scheme, value) in _CID_CONCEPTS[cid]), None)
     if meaning is None:
         cid_names = " or ".join(f"CID {cid}" for cid in cids)
         raise DicomAttributesRejected(f"{where}({value}, {scheme}) is not a code of {cid_names}")

@@ -66,8 +66,13 @@ def test_lower_case_tags_are_accepted() -> None:
 
 
 def test_padding_spaces_are_taken_off() -> None:
-    out = parse({"00100020": {"vr": "LO", "Value": ["  P-1 "]}, "00200062": {"vr": "CS", "Value": ["L "]},
-                 "00100010": {"vr": "PN", "Value": [{"Alphabetic": " Doe^Jane "}]}})
+    out = parse(
+        {
+            "00100020": {"vr": "LO", "Value": ["  P-1 "]},
+            "00200062": {"vr": "CS", "Value": ["L "]},
+            "00100010": {"vr": "PN", "Value": [{"Alphabetic": " Doe^Jane "}]},
+        }
+    )
     assert (out["00100020"]["Value"], out["00200062"]["Value"]) == (["P-1"], ["L"])
     assert out["00100010"]["Value"] == [{"Alphabetic": "Doe^Jane"}]
 
@@ -79,8 +84,10 @@ def test_code_meaning_is_filled_in_from_the_context_group() -> None:
 
 
 def test_several_teeth_are_accepted() -> None:
-    teeth = [{"00080100": {"vr": "SH", "Value": [code.value]}, "00080102": {"vr": "SH", "Value": ["SCT"]}}
-             for code in codes.cid4018.concepts.values()]
+    teeth = [
+        {"00080100": {"vr": "SH", "Value": [code.value]}, "00080102": {"vr": "SH", "Value": ["SCT"]}}
+        for code in codes.cid4018.concepts.values()
+    ]
     out = parse({"00082228": {"vr": "SQ", "Value": teeth}})
     assert len(out["00082228"]["Value"]) == 32
 
@@ -142,16 +149,31 @@ REJECTED: dict[str, tuple[Any, str]] = {
     "UID with a leading zero": ({"0020000D": {"vr": "UI", "Value": ["1.02.3"]}}, "StudyInstanceUID"),
     "tooth code in the region": ({"00082218": {"vr": "SQ", "Value": [TOOTH_11]}}, "4016"),
     "region code as a tooth": ({"00082228": {"vr": "SQ", "Value": [JAW]}}, "4018"),
-    "unknown coding scheme": ({"00082228": {"vr": "SQ", "Value": [
-        {"00080100": {"vr": "SH", "Value": ["11"]}, "00080102": {"vr": "SH", "Value": ["ISO3950"]}}]}}, "ISO3950"),
-    "code without a scheme": ({"00082228": {"vr": "SQ", "Value": [
-        {"00080100": {"vr": "SH", "Value": ["422653006"]}}]}}, "CodingSchemeDesignator"),
-    "extra attribute in a code item": ({"00082228": {"vr": "SQ", "Value": [
-        dict(TOOTH_11, **{"00080105": {"vr": "CS", "Value": ["DCMR"]}})]}}, "00080105"),
-    "modifier outside the region": ({"00082228": {"vr": "SQ", "Value": [
-        dict(TOOTH_11, **{"00082220": {"vr": "SQ", "Value": [CANINE_REGION]}})]}}, "00082220"),
-    "two regions": ({"00082218": {"vr": "SQ", "Value": [JAW, JAW]}, "00082228": {"vr": "SQ", "Value": [TOOTH_11]}},
-                    "AnatomicRegionSequence"),
+    "unknown coding scheme": (
+        {
+            "00082228": {
+                "vr": "SQ",
+                "Value": [{"00080100": {"vr": "SH", "Value": ["11"]}, "00080102": {"vr": "SH", "Value": ["ISO3950"]}}],
+            }
+        },
+        "ISO3950",
+    ),
+    "code without a scheme": (
+        {"00082228": {"vr": "SQ", "Value": [{"00080100": {"vr": "SH", "Value": ["422653006"]}}]}},
+        "CodingSchemeDesignator",
+    ),
+    "extra attribute in a code item": (
+        {"00082228": {"vr": "SQ", "Value": [dict(TOOTH_11, **{"00080105": {"vr": "CS", "Value": ["DCMR"]}})]}},
+        "00080105",
+    ),
+    "modifier outside the region": (
+        {"00082228": {"vr": "SQ", "Value": [dict(TOOTH_11, **{"00082220": {"vr": "SQ", "Value": [CANINE_REGION]}})]}},
+        "00082220",
+    ),
+    "two regions": (
+        {"00082218": {"vr": "SQ", "Value": [JAW, JAW]}, "00082228": {"vr": "SQ", "Value": [TOOTH_11]}},
+        "AnatomicRegionSequence",
+    ),
     "region without modifier or teeth": ({"00082218": {"vr": "SQ", "Value": [JAW]}}, "AnatomicRegionModifierSequence"),
     "item not an object": ({"00082228": {"vr": "SQ", "Value": ["422653006"]}}, "PrimaryAnatomicStructureSequence"),
 }
@@ -163,17 +185,25 @@ def test_rejected_part_names_the_offending_attribute(document: Any, named: str) 
         parse(document)
 
 
-@pytest.mark.parametrize("raw", [b"{", b"", b"\xff\xfe", b'{"00100020": {"vr": "LO", "Value": ["a"]}', b"[" * 65536],
-                         ids=["truncated", "empty", "not utf-8", "unclosed", "nested beyond the stack"])
+@pytest.mark.parametrize(
+    "raw",
+    [b"{", b"", b"\xff\xfe", b'{"00100020": {"vr": "LO", "Value": ["a"]}', b"[" * 65536],
+    ids=["truncated", "empty", "not utf-8", "unclosed", "nested beyond the stack"],
+)
 def test_malformed_json_is_rejected(raw: bytes) -> None:
     with pytest.raises(DicomAttributesRejected, match="not valid JSON"):
         parse_dicom_part(raw)
 
 
-@pytest.mark.parametrize("raw", ['{"00100020": {"vr": "LO", "Value": ["a"]}, "00100020": {"vr": "LO", "Value": ["b"]}}',
-                                 '{"0008103E": {"vr": "LO", "Value": ["a"]}, "0008103e": {"vr": "LO", "Value": ["b"]}}',
-                                 '{"00100020": {"vr": "LO", "vr": "LO", "Value": ["a"]}}'],
-                         ids=["same tag twice", "same tag in two cases", "same member twice"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"00100020": {"vr": "LO", "Value": ["a"]}, "00100020": {"vr": "LO", "Value": ["b"]}}',
+        '{"0008103E": {"vr": "LO", "Value": ["a"]}, "0008103e": {"vr": "LO", "Value": ["b"]}}',
+        '{"00100020": {"vr": "LO", "vr": "LO", "Value": ["a"]}}',
+    ],
+    ids=["same tag twice", "same tag in two cases", "same member twice"],
+)
 def test_duplicate_keys_are_rejected(raw: str) -> None:
     with pytest.raises(DicomAttributesRejected, match="duplicate key"):
         parse_dicom_part(raw)

@@ -21,10 +21,20 @@ RESOURCE_ID = "3f2b8c1e-9d4a-4e0b-8a53-2f6c1d7e9a10"
 IMAGE = np.arange(12, dtype=np.uint16).reshape(3, 4)
 
 # Any text, with the characters that matter to DICOM strings (delimiters, controls, non-ASCII) made likely.
-texts = st.one_of(st.text(alphabet=st.one_of(st.sampled_from("\\^=\n\x00 éß山"), st.characters()), max_size=70),
-                  st.text(alphabet="ABab01 ^", max_size=20))
-STRING_TAGS = {"00100020": "LO", "00081030": "LO", "00200010": "SH", "00080050": "SH", "00100040": "CS",
-               "00100030": "DA", "00080030": "TM", "00200062": "CS"}
+texts = st.one_of(
+    st.text(alphabet=st.one_of(st.sampled_from("\\^=\n\x00 éß山"), st.characters()), max_size=70),
+    st.text(alphabet="ABab01 ^", max_size=20),
+)
+STRING_TAGS = {
+    "00100020": "LO",
+    "00081030": "LO",
+    "00200010": "SH",
+    "00080050": "SH",
+    "00100040": "CS",
+    "00100030": "DA",
+    "00080030": "TM",
+    "00200062": "CS",
+}
 
 
 @st.composite
