@@ -59,7 +59,8 @@ def test_8bit_white_point_can_be_lowered_for_sensor_values() -> None:
     assert back.tolist() == [[0, 127, 255, 255]]
 
 
-@pytest.mark.parametrize("media_type", [kind for kind in OUTPUT_TYPES if kind.startswith("image/")])  # DICOM: test_dicom
+# DICOM is written by imaging.dicom (tests/imaging/test_dicom.py), not by encode().
+@pytest.mark.parametrize("media_type", [kind for kind in OUTPUT_TYPES if kind.startswith("image/")])
 def test_encoding_is_byte_identical_across_calls(image: np.ndarray, media_type: str) -> None:
     assert encode(image, media_type) == encode(image.copy(), media_type)
 
