@@ -71,6 +71,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_filters.py
 	$(BIN)/python bench/bench_pngcheck.py
 	$(BIN)/python bench/bench_s3.py
+	$(BIN)/python bench/bench_dicom.py
 	$(BIN)/python bench/bench_viewer.py
 
 bench-quick: $(STAMP)

@@ -29,9 +29,10 @@ _READ_CHUNK = 1024 * 1024
 
 
 class LocalStorage:
-    shared = False
-
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, *, shared: bool = False) -> None:
+        """``shared``: several processes use this directory at once (``--processes``), so none may
+        trust a private index, and none may clear ``tmp/`` at start (another may be writing there)."""
+        self.shared = shared
         self.root = os.path.abspath(root)
         self._objects = os.path.join(self.root, "objects")
         self._tmp = os.path.join(self.root, "tmp")
@@ -43,12 +44,17 @@ class LocalStorage:
         return os.path.join(self._objects, *validate_key(key).split("/"))
 
     async def start(self) -> None:
-        await self._run(self._recover)
+        await self._run(self._prepare if self.shared else self.recover)
 
-    def _recover(self) -> None:
-        os.makedirs(self._objects, exist_ok=True)
+    def recover(self) -> None:
+        """Clear what crashed writers left. Only while no other process uses the directory."""
+        self._prepare()
         # Anything in tmp/ is a write that never completed: it was never visible.
         shutil.rmtree(self._tmp, ignore_errors=True)
+        os.makedirs(self._tmp, exist_ok=True)
+
+    def _prepare(self) -> None:
+        os.makedirs(self._objects, exist_ok=True)
         os.makedirs(self._tmp, exist_ok=True)
 
     async def close(self) -> None:

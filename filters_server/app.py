@@ -68,6 +68,7 @@ def create_app(
         endpoint_url=settings.s3_endpoint_url,
         region=settings.s3_region,
         create_bucket=settings.s3_create_bucket,
+        shared=settings.processes > 1,
     )
     app[keys.INDEX] = ResourceIndex(app[keys.STORAGE], app[keys.CLOCK])
     app.cleanup_ctx.append(_storage_lifetime)

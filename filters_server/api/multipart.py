@@ -16,6 +16,7 @@ from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from backends import Storage
+from filters_server import imaging
 from filters_server.api.jsonbody import parse_json
 from filters_server.api.problems import Problem
 from filters_server.api.schemas import IMAGE_INFO
@@ -24,6 +25,7 @@ from filters_server.core.index import StoredMedia
 from filters_server.core.ingest import Budget, store_png
 
 INFO_PART_NAMES = frozenset({"imageinfo"})
+DICOM_PART_NAME = "dicom"  # optional: patient/study attributes for DICOM outputs (docs/dicom.md)
 MEDIA_PART_NAMES = frozenset({"imagemedia", "media"})
 MEDIA_TYPES = frozenset({"image/png", "application/octet-stream"})
 CHUNK_SIZE = 256 * 1024
@@ -33,6 +35,7 @@ CHUNK_SIZE = 256 * 1024
 class Upload:
     image_info: dict[str, Any]
     media: StoredMedia
+    dicom: dict[str, Any] | None = None
 
 
 async def receive_upload(
@@ -64,6 +67,7 @@ async def receive_upload(
     budget = Budget(max_upload_bytes, "The upload", idle_timeout=body_timeout)
     image_info: dict[str, Any] | None = None
     stored: StoredMedia | None = None
+    dicom: dict[str, Any] | None = None
     parts = 0
     while True:
         part = await _next_part(reader, budget)
@@ -76,7 +80,7 @@ async def receive_upload(
         if name in INFO_PART_NAMES:
             if image_info is not None:
                 raise Problem(400, "More than one imageInfo part.")
-            raw = await _read_bounded(part, budget, max_json_bytes)
+            raw = await _read_bounded(part, budget, max_json_bytes, "imageInfo")
             image_info = parse_json(raw, IMAGE_INFO, "imageInfo", charset=part.get_charset("") or None)
         elif name in MEDIA_PART_NAMES:
             if stored is not None:
@@ -88,13 +92,18 @@ async def receive_upload(
                     f"The imageMedia part is declared as {declared!r}; a 16-bit grayscale PNG (image/png) is required.",
                 )
             stored = await store_png(storage, key, _chunks(part, budget), max_pixels=max_pixels)
+        elif name == DICOM_PART_NAME:
+            if dicom is not None:
+                raise Problem(400, "More than one dicom part.")
+            raw = await _read_bounded(part, budget, imaging.dicom_attributes.MAX_PART_BYTES, "dicom")
+            dicom = imaging.parse_dicom_part(raw)
         else:
             await _drain(part, budget)
     if stored is None:
         raise Problem(400, "The imageMedia part is missing.")
     if image_info is None:
         raise Problem(400, "The imageInfo part is missing.")
-    return Upload(image_info, stored)
+    return Upload(image_info, stored, dicom)
 
 
 def _describe(exc: Exception) -> str:
@@ -132,12 +141,12 @@ async def _chunks(part: BodyPartReader, budget: Budget) -> AsyncIterator[bytes]:
         yield chunk
 
 
-async def _read_bounded(part: BodyPartReader, budget: Budget, limit: int) -> bytes:
+async def _read_bounded(part: BodyPartReader, budget: Budget, limit: int, what: str) -> bytes:
     data = bytearray()
     async for chunk in _chunks(part, budget):
         data += chunk
         if len(data) > limit:
-            raise InputTooLarge(f"The imageInfo part exceeds {limit} bytes.")
+            raise InputTooLarge(f"The {what} part exceeds {limit} bytes.")
     return bytes(data)
 
 

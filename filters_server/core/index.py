@@ -87,7 +87,11 @@ class Reservation:
         return media_key(self.id)
 
     async def commit(
-        self, image_info: dict[str, Any], media: StoredMedia, modality_session: dict[str, str] | None = None
+        self,
+        image_info: dict[str, Any],
+        media: StoredMedia,
+        modality_session: dict[str, str] | None = None,
+        dicom: dict[str, Any] | None = None,
     ) -> Resource:
         """Write the metadata (the last object of a resource): from now on it exists."""
         resource = Resource(
@@ -102,6 +106,7 @@ class Reservation:
             width=media.png.width,
             height=media.png.height,
             modality_session=modality_session,
+            dicom=dicom,
         )
         await self.index.commit(resource)
         self.committed = resource

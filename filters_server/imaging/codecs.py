@@ -15,7 +15,13 @@ import numpy as np
 from PIL import Image
 
 # The one list of output formats: media type -> file extension, in the server's order of preference.
-OUTPUT_FORMATS: dict[str, str] = {"image/png": "png", "image/tiff": "tiff", "image/jpeg": "jpg", "image/gif": "gif"}
+OUTPUT_FORMATS: dict[str, str] = {
+    "image/png": "png",
+    "image/tiff": "tiff",
+    "image/jpeg": "jpg",
+    "image/gif": "gif",
+    "application/dicom": "dcm",  # written by imaging.dicom, which needs the resource's context
+}
 OUTPUT_TYPES: tuple[str, ...] = tuple(OUTPUT_FORMATS)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

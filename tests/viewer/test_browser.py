@@ -250,14 +250,23 @@ def test_the_difference_view_shows_where_the_result_differs(page, server, small_
     assert any(value not in (17, 128) for value in row(page))
 
 
-@pytest.mark.parametrize("media_type", ["image/png", "image/tiff", "image/jpeg", "image/gif"])
+DOWNLOADS = {  # media type: (button label, file extension)
+    "image/png": ("PNG", "png"),
+    "image/tiff": ("TIFF", "tiff"),
+    "image/jpeg": ("JPEG", "jpg"),
+    "image/gif": ("GIF", "gif"),
+    "application/dicom": ("DICOM", "dcm"),
+}
+
+
+@pytest.mark.parametrize("media_type", list(DOWNLOADS))
 def test_a_download_has_the_same_bytes_as_the_api(page, server, small_png, api, media_type):
     signed_in(page, server)
     resource_id = upload(page, small_png)
     apply(page, "ae")
-    ext = {"image/png": "png", "image/tiff": "tiff", "image/jpeg": "jpg", "image/gif": "gif"}[media_type]
+    label, ext = DOWNLOADS[media_type]
     with page.expect_download() as download:
-        page.get_by_role("button", name=f"Download the result as {media_type[6:].upper()}").click()
+        page.get_by_role("button", name=f"Download the result as {label}").click()
     expected = api.post(
         f"{server.base_url}/images/{resource_id}/filters/ae", json=BODIES["ae"], headers={"Accept": media_type}
     )

@@ -13,6 +13,7 @@ export const OUTPUT_TYPES = [
   { type: "image/tiff", ext: "tiff", label: "TIFF (16-bit)" },
   { type: "image/jpeg", ext: "jpg", label: "JPEG (8-bit)" },
   { type: "image/gif", ext: "gif", label: "GIF (8-bit)" },
+  { type: "application/dicom", ext: "dcm", label: "DICOM" },
 ];
 
 export class ApiError extends Error {
