@@ -19,14 +19,16 @@ class SharedMemoryStorage(MemoryStorage):
     shared = True
 
 
-@pytest.fixture(params=["memory", "local", "shared"])
+@pytest.fixture(params=["memory", "local", "shared-memory", "shared-local"])
 def storage(request: pytest.FixtureRequest, tmp_path):
-    """Private backends answer from the in-memory map; shared ones (S3) scan markers and metadata."""
+    """Private backends answer from the in-memory map; shared ones (S3, --processes) scan markers and metadata."""
     from backends.local import LocalStorage
 
-    if request.param == "shared":
+    if request.param == "shared-memory":
         return SharedMemoryStorage()
-    return MemoryStorage() if request.param == "memory" else LocalStorage(str(tmp_path / "storage"))
+    if request.param == "memory":
+        return MemoryStorage()
+    return LocalStorage(str(tmp_path / "storage"), shared=request.param == "shared-local")
 
 
 async def create_many(client, clock, count: int) -> list[str]:
