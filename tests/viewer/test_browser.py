@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import requests
 
+from filters_server import imaging
 from filters_server.api.viewer_routes import SECURITY_HEADERS
 from filters_server.imaging import codecs, phantoms
 from filters_server.testing import png16
@@ -345,3 +346,17 @@ def test_two_fingers_spreading_zoom_in(browser, server, small_png):
         expect(stage).to_have_attribute("data-zoom", f"{before * 3:.3f}")
     finally:
         context.close()
+
+
+def test_the_filter_choices_are_the_servers(page, server):
+    signed_in(page, server)
+    options = "options => options.map(option => option.value)"
+    choices = {"select": page.locator("#mode option").evaluate_all(options)}
+    for name in ("supreme", "ae"):
+        page.locator("#filter-name").select_option(name)
+        choices[name] = page.locator("#task option").evaluate_all(options)
+    assert choices == {
+        "select": list(imaging.SELECT_MODES),
+        "supreme": list(imaging.SUPREME_TASKS),
+        "ae": list(imaging.AE_TASKS),
+    }
