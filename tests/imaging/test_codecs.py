@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import cv2
 import numpy as np
@@ -90,3 +92,22 @@ def test_encode_rejects_anything_but_2d_uint16(bad: np.ndarray) -> None:
 def test_decode_png16_rejects_what_is_not_a_16bit_grayscale_png(data: bytes, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         decode_png16(data)
+
+
+def test_png_rows_all_use_the_sub_filter(image: np.ndarray) -> None:
+    data = encode(image, "image/png")
+    idat, pos = b"", 8
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        if data[pos + 4 : pos + 8] == b"IDAT":
+            idat += data[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+    raw = zlib.decompress(idat)
+    stride = 1 + image.shape[1] * 2
+    assert {raw[row * stride] for row in range(image.shape[0])} == {1}  # 1: Sub
+
+
+def test_png_holds_the_same_pixels_as_tiff(image: np.ndarray) -> None:
+    png = cv2.imdecode(np.frombuffer(encode(image, "image/png"), np.uint8), cv2.IMREAD_UNCHANGED)
+    tiff = cv2.imdecode(np.frombuffer(encode(image, "image/tiff"), np.uint8), cv2.IMREAD_UNCHANGED)
+    assert np.array_equal(png, image) and np.array_equal(tiff, image)
