@@ -71,6 +71,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_filters.py
 	$(BIN)/python bench/bench_pngcheck.py
 	$(BIN)/python bench/bench_s3.py
+	$(BIN)/python bench/bench_dicom.py
+	$(BIN)/python bench/bench_viewer.py
 
 bench-quick: $(STAMP)
 	$(BIN)/python bench/bench_images.py --quick

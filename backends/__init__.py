@@ -145,13 +145,17 @@ def open_storage(url: str, **options: object) -> Storage:
         from .local import LocalStorage
 
         min_free = options.get("min_free_bytes")
-        return LocalStorage(file_url_path(url), min_free_bytes=min_free if isinstance(min_free, int) else 0)
+        return LocalStorage(
+            file_url_path(url),
+            shared=bool(options.get("shared", False)),
+            min_free_bytes=min_free if isinstance(min_free, int) else 0,
+        )
     if scheme == "s3":
         try:
             from .s3 import S3Storage
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise ValueError("s3:// storage needs the [s3] extra (aiobotocore)") from exc
-        return S3Storage.from_url(url, **options)  # type: ignore[arg-type]
+        return S3Storage.from_url(url, **options)  # type: ignore[arg-type]  # options are typed per backend
     raise ValueError(f"unsupported storage URL {url!r}: use memory://, file:PATH or s3://bucket/prefix")
 
 

@@ -39,9 +39,11 @@ _PROBE_BYTES = 4096
 
 
 class LocalStorage:
-    shared = False
-
-    def __init__(self, root: str, *, min_free_bytes: int = 0) -> None:
+    def __init__(self, root: str, *, shared: bool = False, min_free_bytes: int = 0) -> None:
+        """``shared``: several processes use this directory at once (``--processes``), so none may
+        trust a private index, and none may clear ``tmp/`` at start (another may be writing there).
+        ``min_free_bytes``: :meth:`ping` fails below this much free space."""
+        self.shared = shared
         self.root = os.path.abspath(root)
         self.min_free_bytes = min_free_bytes
         self._objects = os.path.join(self.root, "objects")
@@ -55,12 +57,17 @@ class LocalStorage:
         return os.path.join(self._objects, *validate_key(key).split("/"))
 
     async def start(self) -> None:
-        await self._run(self._recover)
+        await self._run(self._prepare if self.shared else self.recover)
 
-    def _recover(self) -> None:
-        os.makedirs(self._objects, exist_ok=True)
+    def recover(self) -> None:
+        """Clear what crashed writers left. Only while no other process uses the directory."""
+        self._prepare()
         # Anything in tmp/ is a write that never completed: it was never visible.
         shutil.rmtree(self._tmp, ignore_errors=True)
+        os.makedirs(self._tmp, exist_ok=True)
+
+    def _prepare(self) -> None:
+        os.makedirs(self._objects, exist_ok=True)
         os.makedirs(self._tmp, exist_ok=True)
 
     async def close(self) -> None:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import ssl
 import sys
 from collections.abc import Sequence
 
-from aiohttp.web_runner import GracefulExit
-
-from filters_server.api.connections import serve
-from filters_server.app import create_app, load_users
+from filters_server.app import load_users
 from filters_server.config import load_settings
 from filters_server.core.users import hash_password
+from filters_server.processes import serve
 from filters_server.tls import server_ssl_context
 
 
@@ -64,30 +61,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, ssl.SSLError) as exc:
             print(f"filters-server: cannot use the TLS certificate/key: {exc}", file=sys.stderr)
             return 2
-    app = create_app(settings, users=users)
     log = logging.getLogger("filters_server")
     log.info(
-        "serving %s://%s:%d%s/ for users %s with storage %s",
+        "serving %s://%s:%d%s/ for users %s with storage %s (%d process%s)",
         "https" if ssl_context else "http",
         settings.host,
         settings.port,
         settings.base_path,
         ", ".join(sorted(users)),
         settings.storage,
+        settings.processes,
+        "" if settings.processes == 1 else "es",
     )
-    try:
-        asyncio.run(
-            serve(
-                app,
-                host=settings.host,
-                port=settings.port,
-                ssl_context=ssl_context,
-                access_log=logging.getLogger("aiohttp.access"),
-            )
-        )
-    except (GracefulExit, KeyboardInterrupt):
-        pass
-    return 0
+    return serve(settings, users, ssl_context)
 
 
 if __name__ == "__main__":

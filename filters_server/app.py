@@ -13,11 +13,12 @@ from aiohttp import web
 
 from backends import Storage, open_storage
 from filters_server.api import appkeys as keys
-from filters_server.api import filter_routes, image_routes, modality_routes
+from filters_server.api import filter_routes, image_routes, listing_routes, modality_routes
 from filters_server.api.auth import UsersAuth
 from filters_server.api.errors import error_middleware
 from filters_server.api.metrics import METRICS, Metrics, metrics_handler, metrics_middleware
 from filters_server.api.service_routes import add_service_routes
+from filters_server.api.viewer_routes import add_viewer_routes
 from filters_server.clients.modality import ModalityClient
 from filters_server.config import Settings
 from filters_server.core.background import BackgroundTasks
@@ -69,6 +70,7 @@ def create_app(
         endpoint_url=settings.s3_endpoint_url,
         region=settings.s3_region,
         create_bucket=settings.s3_create_bucket,
+        shared=settings.processes > 1,
         timeout=settings.storage_timeout_seconds,
         min_free_bytes=settings.min_free_bytes,
     )
@@ -84,7 +86,10 @@ def create_app(
     app.router.add_get("/metrics", metrics_handler)
     _add_routes(app, base, modality_routes.routes)
     _add_routes(app, base, image_routes.routes)
+    _add_routes(app, base, listing_routes.routes)
     _add_routes(app, base, filter_routes.routes)
+    if settings.viewer:
+        add_viewer_routes(app, base)
     return app
 
 

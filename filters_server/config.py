@@ -56,6 +56,12 @@ def _positive_float(value: str | float) -> float:
     return number
 
 
+def _processes(value: str | int) -> int:
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return os.cpu_count() or 1
+    return _positive_int(value)
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """Everything the server can be told. Field names are the option names."""
@@ -97,6 +103,10 @@ class Settings:
     max_headers: int = 128
     max_parts: int = 8
     max_ranges: int = 16
+    # Performance: all cores on one machine.
+    processes: int = 1
+    # The browser viewer (docs/viewer.md).
+    viewer: bool = True
     # Hardening: limits and deadlines.
     allowed_hosts: str = "localhost,127.0.0.1,::1"
     storage_timeout_seconds: float = 30.0
@@ -118,6 +128,8 @@ class Settings:
             raise ValueError("--modality-insecure and --modality-ca-file contradict each other")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("--tls-cert and --tls-key go together")
+        if self.processes > 1 and self.storage.startswith("memory:"):
+            raise ValueError("--processes above 1 needs storage all processes share (file: or s3://), not memory://")
         if self.max_upload_seconds >= self.ttl_seconds:
             # An upload must end while its resource can still live: else it would be born expired.
             raise ValueError(
@@ -181,6 +193,10 @@ _OPTIONS: dict[str, tuple[Any, str]] = {
     "max_headers": (_positive_int, "most request header fields"),
     "max_parts": (_positive_int, "most multipart parts read from a POST /images body"),
     "max_ranges": (_positive_int, "most byte ranges served as such; more get the whole file"),
+    # Performance: all cores on one machine.
+    "processes": (_processes, "server processes sharing the port and the storage (auto: one per CPU)"),
+    # The browser viewer (docs/viewer.md).
+    "viewer": (_bool, "serve the browser viewer at {base}/viewer/ (static files; its API calls need credentials)"),
     # Hardening: limits and deadlines.
     "allowed_hosts": (
         str,

@@ -242,14 +242,14 @@ def blocked_filter(monkeypatch):
     """Make every filter job wait until the test releases it."""
     release = threading.Event()
     started = threading.Event()
-    real = result_cache.imaging.filter_image
+    real = result_cache.imaging.filter_pixels
 
     def slow(*args, **kwargs):
         started.set()
         release.wait(10)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(result_cache.imaging, "filter_image", slow)
+    monkeypatch.setattr(result_cache.imaging, "filter_pixels", slow)
     yield started, release
     release.set()
 

@@ -23,6 +23,8 @@ from filters_server.core.users import Credential, hash_password
 
 USER_KEY = web.RequestKey("user", str)  # request[USER_KEY]: the authenticated user name
 PUBLIC_ATTR = "__basic_auth_ignore__"
+REQUESTED_WITH = "X-Requested-With"
+SCRIPT_REQUEST = "XMLHttpRequest"  # the value scripts send (jQuery's convention), so no dialog pops up
 
 
 class UsersAuth(BasicAuthMiddleware):
@@ -69,7 +71,13 @@ class UsersAuth(BasicAuthMiddleware):
         # Decide by the matched route, not by whatever wrapper reaches us.
         if getattr(request.match_info.handler, PUBLIC_ATTR, False):
             return await handler(request)
-        response: web.StreamResponse = await super().__call__(request, handler)
+        if await self.authenticate(request):
+            return await handler(request)
+        response = self.challenge()
+        if request.headers.get(REQUESTED_WITH) == SCRIPT_REQUEST:
+            # A page's own fetch() (the viewer): without the Basic challenge the browser shows the
+            # page's message instead of its own login dialog. Every other client gets the challenge.
+            del response.headers[hdrs.WWW_AUTHENTICATE]
         return response
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_runner import GracefulExit
 
 from filters_server.api import appkeys as keys
 from filters_server.api.problems import PROBLEM_JSON
@@ -77,8 +78,15 @@ class CappedAppRunner(web.AppRunner):
         return server
 
 
-async def serve(app: web.Application, *, host: str, port: int, **site_options: Any) -> None:
-    """Serve ``app`` until SIGINT or SIGTERM (``web.run_app``, with the connection cap)."""
+def run_app(app: web.Application, *, host: str, port: int, **site_options: Any) -> None:
+    """Serve ``app`` until SIGINT or SIGTERM: ``web.run_app``, with the connection cap."""
+    try:
+        asyncio.run(_serve(app, host=host, port=port, **site_options))
+    except (GracefulExit, KeyboardInterrupt):
+        pass
+
+
+async def _serve(app: web.Application, *, host: str, port: int, **site_options: Any) -> None:
     runner = CappedAppRunner(app, handle_signals=True, access_log=site_options.pop("access_log", None))
     await runner.setup()
     try:

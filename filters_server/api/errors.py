@@ -25,6 +25,7 @@ from backends import ObjectNotFound, StorageError, StorageFull, StorageUnavailab
 from filters_server.api.problems import Problem, from_problem, problem_response
 from filters_server.core import errors
 from filters_server.core.pngcheck import ImageTooLarge, InvalidPng, UnsupportedImage
+from filters_server.imaging import DicomAttributesRejected
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 @dataclasses.dataclass(frozen=True)
 class Answer:
     status: int
-    detail: str | None = None  # None: the exception's own message
+    detail: str | None = None  # None: the exception's own message; "{exc}" in it stands for that message
     title: str | None = None
     headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
     log_level: int | None = None  # log one line (no traceback) at this level...
@@ -45,6 +46,7 @@ STORAGE_RETRY = {"Retry-After": "5"}
 
 ANSWERS: dict[type[BaseException], Answer] = {
     errors.InvalidInput: Answer(400),
+    DicomAttributesRejected: Answer(400, "The dicom part is not acceptable: {exc}."),
     errors.UnusableImageInfo: Answer(400),
     InvalidPng: Answer(400),
     errors.ResourceNotFound: Answer(404),
@@ -139,8 +141,7 @@ def error_middleware(on_storage_error: Callable[[], object] | None = None) -> Mi
                 )
             if answer.counts_as_storage_error and on_storage_error is not None:
                 on_storage_error()
-            return problem_response(
-                answer.status, answer.detail or str(exc), title=answer.title, headers=answer.headers
-            )
+            detail = str(exc) if answer.detail is None else answer.detail.replace("{exc}", str(exc).rstrip("."))
+            return problem_response(answer.status, detail, title=answer.title, headers=answer.headers)
 
     return middleware

@@ -10,10 +10,13 @@ from filters_server.api.auth import current_user
 from filters_server.api.media import Representation, serve
 from filters_server.api.metrics import METRICS
 from filters_server.api.multipart import receive_upload
+from filters_server.api.negotiation import negotiate
 from filters_server.api.resource_lookup import lookup, media_url, resource_json
+from filters_server.api.result_responses import answer_output
 from filters_server.core.errors import MediaGone
 from filters_server.core.layout import media_key
 from filters_server.core.resource import Resource
+from filters_server.imaging.dicom import MEDIA_TYPE as DICOM
 
 routes = web.RouteTableDef()
 
@@ -47,7 +50,7 @@ async def create_image(request: web.Request) -> web.Response:
                 body_timeout=settings.body_timeout_seconds,
                 max_seconds=settings.max_upload_seconds,
             )
-        resource = await slot.commit(upload.image_info, upload.media)
+        resource = await slot.commit(upload.image_info, upload.media, dicom=upload.dicom)
     return created(request, resource, url)
 
 
@@ -63,9 +66,15 @@ async def delete_image(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+# The media as stored (PNG), or re-encoded as DICOM when the client prefers that.
+MEDIA_TYPES = ("image/png", DICOM)
+
+
 @routes.get("/images/{id}/media")
 async def get_media(request: web.Request) -> web.StreamResponse:
     resource = await lookup(request)
+    if negotiate(request.headers.get("Accept"), MEDIA_TYPES) == DICOM:
+        return await answer_output(request, resource, "media", {}, DICOM)
     rep = Representation(
         request.app[keys.INDEX].storage,
         media_key(resource.id),
@@ -73,6 +82,7 @@ async def get_media(request: web.Request) -> web.StreamResponse:
         etag=resource.media_etag,
         last_modified=resource.created_on,
         content_type=resource.media_type,
+        extra_headers={"Vary": "Accept"},  # Accept: application/dicom gets another representation
     )
     try:
         return await serve(request, rep)

@@ -18,6 +18,7 @@ from aiohttp import BodyPartReader, MultipartReader, StreamReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from backends import Storage
+from filters_server import imaging
 from filters_server.api.jsonbody import parse_json
 from filters_server.api.problems import Problem
 from filters_server.api.schemas import IMAGE_INFO
@@ -26,6 +27,7 @@ from filters_server.core.index import StoredMedia
 from filters_server.core.ingest import Budget, store_png
 
 INFO_PART_NAMES = frozenset({"imageinfo"})
+DICOM_PART_NAME = "dicom"  # optional: patient/study attributes for DICOM outputs (docs/dicom.md)
 MEDIA_PART_NAMES = frozenset({"imagemedia", "media"})
 MEDIA_TYPES = frozenset({"image/png", "application/octet-stream"})
 CHUNK_SIZE = 256 * 1024
@@ -38,6 +40,7 @@ PREAMBLE_LIMIT = 64 * 1024
 class Upload:
     image_info: dict[str, Any]
     media: StoredMedia
+    dicom: dict[str, Any] | None = None
 
 
 async def receive_upload(
@@ -104,6 +107,7 @@ async def _receive(
 
     image_info: dict[str, Any] | None = None
     stored: StoredMedia | None = None
+    dicom: dict[str, Any] | None = None
     parts = 0
     body.preamble_limit = PREAMBLE_LIMIT
     while True:
@@ -118,7 +122,7 @@ async def _receive(
         if name in INFO_PART_NAMES:
             if image_info is not None:
                 raise Problem(400, "More than one imageInfo part.")
-            raw = await _read_bounded(part, budget, max_json_bytes)
+            raw = await _read_bounded(part, budget, max_json_bytes, "imageInfo")
             image_info = parse_json(raw, IMAGE_INFO, "imageInfo", charset=part.get_charset("") or None)
         elif name in MEDIA_PART_NAMES:
             if stored is not None:
@@ -130,13 +134,18 @@ async def _receive(
                     f"The imageMedia part is declared as {declared!r}; a 16-bit grayscale PNG (image/png) is required.",
                 )
             stored = await store_png(storage, key, _chunks(part, budget), max_pixels=max_pixels)
+        elif name == DICOM_PART_NAME:
+            if dicom is not None:
+                raise Problem(400, "More than one dicom part.")
+            raw = await _read_bounded(part, budget, imaging.dicom_attributes.MAX_PART_BYTES, "dicom")
+            dicom = imaging.parse_dicom_part(raw)
         else:
             await _drain(part, budget)
     if stored is None:
         raise Problem(400, "The imageMedia part is missing.")
     if image_info is None:
         raise Problem(400, "The imageInfo part is missing.")
-    return Upload(image_info, stored)
+    return Upload(image_info, stored, dicom)
 
 
 class BoundedBody:
@@ -211,12 +220,12 @@ async def _chunks(part: BodyPartReader, budget: Budget) -> AsyncIterator[bytes]:
         yield chunk  # counted against the budget as BoundedBody read it
 
 
-async def _read_bounded(part: BodyPartReader, budget: Budget, limit: int) -> bytes:
+async def _read_bounded(part: BodyPartReader, budget: Budget, limit: int, what: str) -> bytes:
     data = bytearray()
     async for chunk in _chunks(part, budget):
         data += chunk
         if len(data) > limit:
-            raise InputTooLarge(f"The imageInfo part exceeds {limit} bytes.")
+            raise InputTooLarge(f"The {what} part exceeds {limit} bytes.")
     return bytes(data)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import heapq
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -40,6 +41,31 @@ _LOAD_CONCURRENCY = 16
 # metadata would outlive everything that makes it expire.
 COMMIT_MARGIN_SECONDS = 60.0
 
+# Listing an owner's resources on shared storage (S3) reads expiry markers (1 LIST call per 1000 live
+# resources of every user) and then metadata objects (1 GET each) from the newest down until a page is full.
+# Both are capped per request so one listing never costs more than this, however full the bucket is.
+LIST_MAX_MARKERS = 100_000
+LIST_MAX_METADATA_READS = 2_000
+
+Position = tuple[int, str]  # (expires in ms, id): a resource's place in a listing, latest expiry first
+
+
+def position(resource: Resource) -> Position:
+    return int(resource.expires * 1000), resource.id
+
+
+@dataclasses.dataclass(frozen=True)
+class Listing:
+    """One page of an owner's live resources, latest expiry (newest) first.
+
+    ``resume`` is where the next page starts (exclusive), or None when nothing follows. A page on
+    shared storage may hold fewer items than asked for while ``resume`` is set: the scan stopped
+    at its per-request cap, not at the end.
+    """
+
+    items: list[Resource]
+    resume: Position | None
+
 
 @dataclasses.dataclass(frozen=True)
 class StoredMedia:
@@ -65,7 +91,11 @@ class Reservation:
         return media_key(self.id)
 
     async def commit(
-        self, image_info: dict[str, Any], media: StoredMedia, modality_session: dict[str, str] | None = None
+        self,
+        image_info: dict[str, Any],
+        media: StoredMedia,
+        modality_session: dict[str, str] | None = None,
+        dicom: dict[str, Any] | None = None,
     ) -> Resource:
         """Write the metadata (the last object of a resource): from now on it exists.
 
@@ -87,6 +117,7 @@ class Reservation:
             width=media.png.width,
             height=media.png.height,
             modality_session=modality_session,
+            dicom=dicom,
         )
         await self.index.commit(resource)
         self.committed = resource
@@ -158,6 +189,60 @@ class ResourceIndex:
         if resource is None or resource.owner != owner or resource.expired(self.clock()):
             raise ResourceNotFound()
         return resource
+
+    async def owned(self, owner: str, limit: int, after: Position | None = None) -> Listing:
+        """The owner's live resources, latest expiry first (newest first: every resource gets the same TTL).
+
+        ``after`` is the ``resume`` of the previous page. Nobody else's resource is ever read into
+        the answer. Private storage answers from the in-memory map; shared storage scans it (see
+        :data:`LIST_MAX_MARKERS`, :data:`LIST_MAX_METADATA_READS` for the bound).
+        """
+        if self.storage.shared:
+            return await self._scan_owned(owner, limit, after)
+        now = self.clock()
+        mine = (
+            r
+            for r in self._cache.values()
+            if r.owner == owner and not r.expired(now) and (after is None or position(r) < after)
+        )
+        page = heapq.nlargest(limit + 1, mine, key=position)
+        return Listing(page[:limit], position(page[limit - 1]) if len(page) > limit else None)
+
+    async def _scan_owned(self, owner: str, limit: int, after: Position | None) -> Listing:
+        now = self.clock()
+        markers: list[Position] = []
+        async for key in self.storage.list(EXPIRY, start_after=expiry_key(now, "")):
+            expires, resource_id = parse_expiry_key(key)
+            spot = (round(expires * 1000), resource_id)
+            if after is not None and spot >= after:
+                break  # markers are time-ordered: the rest were on earlier pages
+            markers.append(spot)
+            if len(markers) >= LIST_MAX_MARKERS:
+                break
+        markers.reverse()  # newest first
+        found: list[Resource] = []
+        reads = 0
+        last: Position | None = None
+        limiter = asyncio.Semaphore(_LOAD_CONCURRENCY)
+
+        async def read(spot: Position) -> Resource | None:
+            async with limiter:
+                try:
+                    return Resource.from_json(await self.storage.get_bytes(meta_key(spot[1])))
+                except ObjectNotFound:  # an upload in progress or a resource being removed
+                    return None
+
+        while markers and len(found) <= limit and reads < LIST_MAX_METADATA_READS:
+            batch, markers = markers[:_LOAD_CONCURRENCY], markers[_LOAD_CONCURRENCY:]
+            reads += len(batch)
+            for spot, resource in zip(batch, await asyncio.gather(*(read(s) for s in batch)), strict=True):
+                if resource is not None and resource.owner == owner and not resource.expired(now):
+                    found.append(resource)
+                    if len(found) > limit:  # one more than a page: the page ends at the previous one
+                        return Listing(found[:limit], position(found[limit - 1]))
+                last = spot
+        # Stopped at the read cap with markers left: the next page goes on from the last marker read.
+        return Listing(found, last if markers else None)
 
     async def exists(self, resource: Resource) -> bool:
         try:

@@ -58,20 +58,35 @@ async def store_png(storage: Storage, key: str, chunks: AsyncIterator[bytes], *,
 
 
 async def _validated_chunks(chunks: AsyncIterator[bytes], validator: PngValidator) -> AsyncIterator[bytes]:
+    """``chunks``, validated in a worker thread one batch behind, so that inflating a batch overlaps
+    receiving the next one and writing this one. Nothing is published before the last batch is
+    validated and ``finish()`` has passed: the backend commits only when this stream ends cleanly."""
     loop = asyncio.get_running_loop()
     batch: list[bytes] = []
     size = 0
-    async for chunk in chunks:
-        batch.append(chunk)
-        size += len(chunk)
-        if size >= VALIDATE_BATCH:
-            # Inflating and CRCs release the GIL: off the event loop, one thread hop per MiB.
+    pending: asyncio.Future[None] | None = None  # the batch being validated (the validator is sequential)
+    try:
+        async for chunk in chunks:
+            batch.append(chunk)
+            size += len(chunk)
+            if size >= VALIDATE_BATCH:
+                if pending is not None:
+                    await pending  # a defect in the previous batch surfaces here
+                # Inflating and CRCs release the GIL: off the event loop, one thread hop per MiB.
+                pending = loop.run_in_executor(None, validator.feed, b"".join(batch))
+                for piece in batch:
+                    yield piece
+                batch, size = [], 0
+        if pending is not None:
+            await pending
+        pending = None
+        if batch:
             await loop.run_in_executor(None, validator.feed, b"".join(batch))
             for piece in batch:
                 yield piece
-            batch, size = [], 0
-    if batch:
-        await loop.run_in_executor(None, validator.feed, b"".join(batch))
-        for piece in batch:
-            yield piece
-    validator.finish()  # truncation must fail before storage commits the object
+        validator.finish()  # truncation must fail before storage commits the object
+    finally:
+        if pending is not None:
+            # The consumer gave up (a storage error, a cancelled request): let the thread finish
+            # on its own, and keep its outcome from being reported as never retrieved.
+            pending.add_done_callback(lambda done: done.cancelled() or done.exception())

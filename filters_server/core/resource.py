@@ -49,6 +49,7 @@ class Resource:
     width: int
     height: int
     modality_session: dict[str, str] | None = None
+    dicom: dict[str, Any] | None = None  # patient/study attributes from the upload (DICOM JSON), if any
 
     def to_json(self) -> bytes:
         return json.dumps(dataclasses.asdict(self), separators=(",", ":")).encode()

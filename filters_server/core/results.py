@@ -30,6 +30,7 @@ from filters_server.core.pixel_budget import PixelBudget, job_bytes
 from filters_server.core.resource import Resource
 from filters_server.core.result_bounds import ResultBounds
 from filters_server.core.workers import WorkerPool
+from filters_server.imaging.dicom import MEDIA_TYPE as DICOM_MEDIA_TYPE
 
 
 def filter_lut(resource: Resource) -> imaging.Lut:
@@ -162,7 +163,11 @@ def _filter_job(job: FilterJob, source: bytes | None, image: np.ndarray | None) 
     if image is None:
         assert source is not None
         image = imaging.decode_png16(source)
-    output = imaging.filter_image(
-        job.name, image, job.lut, binned=job.resource.binned, params=job.params, media_type=job.media_type
-    )
-    return image, output
+    resource = job.resource
+    pixels, white = imaging.filter_pixels(job.name, image, job.lut, binned=resource.binned, params=job.params)
+    dicom = None
+    if job.media_type == DICOM_MEDIA_TYPE:
+        dicom = imaging.DicomContext(
+            resource.id, resource.created_on, job.name, job.lut, resource.binned, job.params, resource.dicom or {}
+        )
+    return image, imaging.render(pixels, job.media_type, white=white, dicom=dicom)

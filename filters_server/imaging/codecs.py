@@ -15,13 +15,28 @@ import numpy as np
 from PIL import Image
 
 # The one list of output formats: media type -> file extension, in the server's order of preference.
-OUTPUT_FORMATS: dict[str, str] = {"image/png": "png", "image/tiff": "tiff", "image/jpeg": "jpg", "image/gif": "gif"}
+OUTPUT_FORMATS: dict[str, str] = {
+    "image/png": "png",
+    "image/tiff": "tiff",
+    "image/jpeg": "jpg",
+    "image/gif": "gif",
+    "application/dicom": "dcm",  # written by imaging.dicom, which needs the resource's context
+}
 OUTPUT_TYPES: tuple[str, ...] = tuple(OUTPUT_FORMATS)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # zlib level 1 + Huffman-only (no LZ77 matching): noisy 16-bit X-ray data gains little from
 # matching, while it is most of deflate's time (see docs/filters.md for the measurements).
-PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY]
+# One fixed row filter (Sub) instead of libpng's per-row choice among five: the adaptive choice
+# tries every filter on every row, which cost as much as the deflate itself (docs/filters.md).
+PNG_PARAMS = [
+    cv2.IMWRITE_PNG_COMPRESSION,
+    1,
+    cv2.IMWRITE_PNG_STRATEGY,
+    cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY,
+    cv2.IMWRITE_PNG_FILTER,
+    cv2.IMWRITE_PNG_FILTER_SUB,
+]
 TIFF_PARAMS = [cv2.IMWRITE_TIFF_COMPRESSION, cv2.IMWRITE_TIFF_COMPRESSION_NONE]
 JPEG_QUALITY = 90
 JPEG_PARAMS = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]

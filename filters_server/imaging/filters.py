@@ -11,7 +11,9 @@ import numpy as np
 
 from filters_server.imaging import params as P
 from filters_server.imaging.codecs import decode_png16, encode
-from filters_server.imaging.lut import Lut, check_lut, unmap_image
+from filters_server.imaging.dicom import MEDIA_TYPE as DICOM_MEDIA_TYPE
+from filters_server.imaging.dicom import DicomContext, encode_dicom
+from filters_server.imaging.lut import U16_MAX, Lut, check_lut, unmap_image
 from filters_server.imaging.pipeline import apply
 
 
@@ -124,6 +126,44 @@ def run_filter(
     )
 
 
+def filter_pixels(
+    name: str,
+    image: np.ndarray,
+    lut: Lut,
+    *,
+    binned: bool,
+    params: Mapping[str, Any],
+    pitch_mm: float | None = None,
+) -> tuple[np.ndarray, int]:
+    """The filter's output pixels and the value that 8-bit outputs scale to white.
+
+    ``name`` "media" is the stored image itself (only re-encoded, e.g. as DICOM).
+    """
+    if name in ("unmap", "media") and params:
+        raise ValueError(f"{name} takes no parameters; got {sorted(params)}")
+    if name == "media":
+        return image, U16_MAX
+    if name == "unmap":
+        # 8-bit outputs of sensor values: scale so totalGrays - 1 is white, not 65535.
+        return unmap(image, lut), min(lut.total_grays - 1, U16_MAX)
+    if name == "select":
+        return select(image, lut, binned=binned, pitch_mm=pitch_mm, **params), U16_MAX
+    if name == "supreme":
+        return supreme(image, lut, binned=binned, pitch_mm=pitch_mm, **params), U16_MAX
+    if name == "ae":
+        return ae(image, lut, binned=binned, pitch_mm=pitch_mm, **params), U16_MAX
+    raise ValueError(f"unknown filter {name!r}; expected one of {FILTER_NAMES}")
+
+
+def render(pixels: np.ndarray, media_type: str, *, white: int = U16_MAX, dicom: DicomContext | None = None) -> bytes:
+    """Encode output pixels as ``media_type`` (one of OUTPUT_TYPES); DICOM needs its context."""
+    if media_type == DICOM_MEDIA_TYPE:
+        if dicom is None:
+            raise ValueError("a DICOM output needs its DicomContext")
+        return encode_dicom(pixels, dicom)
+    return encode(pixels, media_type, white=white)
+
+
 def filter_image(
     name: str,
     image: np.ndarray,
@@ -133,19 +173,8 @@ def filter_image(
     params: Mapping[str, Any],
     media_type: str,
     pitch_mm: float | None = None,
+    dicom: DicomContext | None = None,
 ) -> bytes:
     """filter -> encode of an already decoded image (which is only read, never written)."""
-    if name == "unmap":
-        if params:
-            raise ValueError(f"unmap takes no parameters; got {sorted(params)}")
-        # 8-bit outputs of sensor values: scale so totalGrays - 1 is white, not 65535.
-        return encode(unmap(image, lut), media_type, white=min(lut.total_grays - 1, 65535))
-    if name == "select":
-        out = select(image, lut, binned=binned, pitch_mm=pitch_mm, **params)
-    elif name == "supreme":
-        out = supreme(image, lut, binned=binned, pitch_mm=pitch_mm, **params)
-    elif name == "ae":
-        out = ae(image, lut, binned=binned, pitch_mm=pitch_mm, **params)
-    else:
-        raise ValueError(f"unknown filter {name!r}; expected one of {FILTER_NAMES}")
-    return encode(out, media_type)
+    pixels, white = filter_pixels(name, image, lut, binned=binned, params=params, pitch_mm=pitch_mm)
+    return render(pixels, media_type, white=white, dicom=dicom)

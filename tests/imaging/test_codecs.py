@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import cv2
 import numpy as np
@@ -23,8 +25,8 @@ def _decode_any(data: bytes) -> np.ndarray:
     return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
 
 
-def test_output_types_are_png_tiff_jpeg_gif_with_png_first() -> None:
-    assert OUTPUT_TYPES == ("image/png", "image/tiff", "image/jpeg", "image/gif")
+def test_output_types_are_png_tiff_jpeg_gif_dicom_with_png_first() -> None:
+    assert OUTPUT_TYPES == ("image/png", "image/tiff", "image/jpeg", "image/gif", "application/dicom")
 
 
 @pytest.mark.parametrize("media_type", ["image/png", "image/tiff"])
@@ -59,7 +61,8 @@ def test_8bit_white_point_can_be_lowered_for_sensor_values() -> None:
     assert back.tolist() == [[0, 127, 255, 255]]
 
 
-@pytest.mark.parametrize("media_type", OUTPUT_TYPES)
+# DICOM is written by imaging.dicom (tests/imaging/test_dicom.py), not by encode().
+@pytest.mark.parametrize("media_type", [kind for kind in OUTPUT_TYPES if kind.startswith("image/")])
 def test_encoding_is_byte_identical_across_calls(image: np.ndarray, media_type: str) -> None:
     assert encode(image, media_type) == encode(image.copy(), media_type)
 
@@ -89,3 +92,22 @@ def test_encode_rejects_anything_but_2d_uint16(bad: np.ndarray) -> None:
 def test_decode_png16_rejects_what_is_not_a_16bit_grayscale_png(data: bytes, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         decode_png16(data)
+
+
+def test_png_rows_all_use_the_sub_filter(image: np.ndarray) -> None:
+    data = encode(image, "image/png")
+    idat, pos = b"", 8
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        if data[pos + 4 : pos + 8] == b"IDAT":
+            idat += data[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+    raw = zlib.decompress(idat)
+    stride = 1 + image.shape[1] * 2
+    assert {raw[row * stride] for row in range(image.shape[0])} == {1}  # 1: Sub
+
+
+def test_png_holds_the_same_pixels_as_tiff(image: np.ndarray) -> None:
+    png = cv2.imdecode(np.frombuffer(encode(image, "image/png"), np.uint8), cv2.IMREAD_UNCHANGED)
+    tiff = cv2.imdecode(np.frombuffer(encode(image, "image/tiff"), np.uint8), cv2.IMREAD_UNCHANGED)
+    assert np.array_equal(png, image) and np.array_equal(tiff, image)

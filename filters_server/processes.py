@@ -1,0 +1,91 @@
+"""Serving: one process, or ``--processes N`` processes on one port sharing one store.
+
+Each process is a complete server (its own event loop, worker pool, caches) listening on the
+same port with ``SO_REUSEPORT``, so the kernel spreads connections across them. They share the
+storage the way replicas of a fleet share S3: the index reads metadata through on every lookup
+(nothing one process deletes is served by another), sweeping is idempotent, and writes are
+atomic renames. The supervising parent only starts the children, forwards SIGTERM/SIGINT to
+them, and exits when any of them exits (with its status), so a process manager restarts the
+whole set rather than running with fewer processes than configured.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import ssl
+import sys
+from types import FrameType
+
+from backends import file_url_path
+from backends.local import LocalStorage
+from filters_server.api.connections import run_app
+from filters_server.app import create_app
+from filters_server.config import Settings
+from filters_server.core.users import Credential
+
+log = logging.getLogger(__name__)
+
+
+def run_one(settings: Settings, users: dict[str, Credential], ssl_context: ssl.SSLContext | None) -> None:
+    """Serve in this process until SIGTERM/SIGINT."""
+    run_app(  # aiohttp's run_app with the --max-connections cap (per process)
+        create_app(settings, users=users),
+        host=settings.host,
+        port=settings.port,
+        ssl_context=ssl_context,
+        reuse_port=settings.processes > 1,
+        access_log=logging.getLogger("aiohttp.access"),
+    )
+
+
+def serve(settings: Settings, users: dict[str, Credential], ssl_context: ssl.SSLContext | None) -> int:
+    """Serve with ``settings.processes`` processes; returns the exit status."""
+    if settings.processes == 1:
+        run_one(settings, users, ssl_context)
+        return 0
+    if settings.storage.startswith("file:"):
+        # The one moment no process uses the directory: clear what crashed writers left.
+        LocalStorage(file_url_path(settings.storage)).recover()
+    children: list[int] = []
+    for _ in range(settings.processes):
+        pid = os.fork()
+        if pid == 0:  # the child: a whole server of its own
+            status = 0
+            try:
+                run_one(settings, users, ssl_context)
+            except BaseException:
+                log.exception("server process failed")
+                status = 1
+            finally:
+                logging.shutdown()
+                os._exit(status)
+        children.append(pid)
+    log.info("started %d server processes: %s", len(children), ", ".join(map(str, children)))
+    return _supervise(children)
+
+
+def _supervise(children: list[int]) -> int:
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        for pid in children:
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    pid, status = os.wait()  # the first child to end ends the set
+    children.remove(pid)
+    code = os.waitstatus_to_exitcode(status)
+    if children:
+        log.warning("server process %d exited (%d); stopping the others", pid, code)
+        forward(signal.SIGTERM, None)
+        for other in children:
+            os.waitpid(other, 0)
+    return code if code >= 0 else 128 - code  # killed by a signal: the shell's convention
+
+
+if __name__ == "__main__":  # pragma: no cover - started through filters-server
+    sys.exit("use filters-server --processes N")
