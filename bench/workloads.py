@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import math
 import os
 import time
 import uuid
@@ -51,6 +52,12 @@ class Result:
     seconds: float
     responses: list[Any] = dataclasses.field(default_factory=list)
     server_cpu_s: float = float("nan")  # CPU the server process used in the timed part
+    latencies: list[float] = dataclasses.field(default_factory=list)  # seconds, one per request
+
+    def latency_ms(self, quantile: float) -> float:
+        """Nearest-rank quantile of the per-request latencies, in ms."""
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, max(0, math.ceil(quantile * len(ordered)) - 1))] * 1e3
 
     @property
     def mb_per_s(self) -> float:
@@ -136,23 +143,26 @@ async def _fail(response: aiohttp.ClientResponse) -> None:
 
 async def uploads(url: str, body: MultipartFile, *, concurrency: int, per_worker: int,
                   auth: str | None, server_pid: int | None = None) -> Result:
-    """``concurrency`` clients each POST the file ``per_worker`` times; JSON answers are kept."""
+    """``concurrency`` clients each POST the file ``per_worker`` times; JSON answers and latencies are kept."""
     answers: list[Any] = []
+    latencies: list[float] = []
 
     async with _session(concurrency, auth) as session:
         async def worker() -> None:
             for _ in range(per_worker):
+                sent = time.perf_counter()
                 async with session.post(url, data=body.chunks(), headers=body.headers) as response:
                     if response.status != 201:
                         await _fail(response)
                     answers.append(await response.json())
+                latencies.append(time.perf_counter() - sent)
 
         with ServerCpu(server_pid) as cpu:
             started = time.perf_counter()
             await asyncio.gather(*(worker() for _ in range(concurrency)))
             seconds = time.perf_counter() - started
     count = concurrency * per_worker
-    return Result(count, count * body.size, seconds, answers, cpu.seconds)
+    return Result(count, count * body.size, seconds, answers, cpu.seconds, latencies)
 
 
 async def gets(urls: list[str], *, concurrency: int, per_worker: int, auth: str | None,
