@@ -49,7 +49,7 @@ def cold_breakdown(data: dict[str, Any], directory: str) -> str:
     """Stacked bars: where a cold filter request spends its time, per filter; returns the file written."""
     filters = data["filters"]
     parts: list[str] = []
-    for entry in filters:
+    for entry in sorted(filters, key=lambda entry: -len(entry["parts"])):  # the pipeline's order first
         for part in entry["parts"]:
             if part not in parts:
                 parts.append(part)

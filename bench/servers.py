@@ -110,6 +110,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
 
+def minor_faults(pid: int) -> int:
+    """Minor page faults of the whole process so far (each is a first touch of a fresh page)."""
+    with open(f"/proc/{pid}/stat") as handle:
+        return int(handle.read().rsplit(")", 1)[1].split()[7])
+
+
 def rss_mib(pid: int) -> float:
     kib = _status_kib(pid, "VmRSS")
     return (kib or 0) / 1024
