@@ -38,8 +38,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from filters_server.imaging import phantoms  # noqa: E402
-from filters_server.imaging.lut import Lut  # noqa: E402
+from filters_server.imaging import phantoms
+from filters_server.imaging.lut import Lut
 
 LUT: Lut = phantoms.EXAMPLE_LUT
 FULL_SHAPE = (1708, 2400)  # rows, columns of an unbinned size-2 sensor image

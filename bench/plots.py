@@ -9,7 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 SERVERS = (("project", "project POST /images", "-", "o"), ("floor zlib-ng", "floor: stream + inflate (zlib-ng)", "--", "s"),
            ("floor isal", "stream + inflate (ISA-L)", ":", "^"), ("bare disk", "bare stream to disk", "-.", "x"))

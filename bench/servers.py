@@ -15,7 +15,10 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable, Sequence
-from typing import IO, TypeVar
+from typing import IO, TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:  # typing.Self is Python 3.11+; annotations here are never evaluated
+    from typing import Self
 
 T = TypeVar("T")
 
@@ -46,7 +49,8 @@ class ServerProcess:
         return self.proc.pid
 
     def start(self, timeout: float = 30.0) -> None:
-        self._log = open(self.log_path, "wb") if self.log_path else None
+        # Open for the server's whole life (closed in stop()), so no context manager.
+        self._log = open(self.log_path, "wb") if self.log_path else None  # noqa: SIM115
         self.proc = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
                                      stdout=self._log or subprocess.DEVNULL,
                                      stderr=self._log or subprocess.DEVNULL)
@@ -138,7 +142,7 @@ class RssWatch:
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._hwm_reset = False
 
-    def __enter__(self) -> RssWatch:
+    def __enter__(self) -> Self:
         self.idle_mib = rss_mib(self.pid)
         self.peak_mib = self.idle_mib
         try:
@@ -178,7 +182,7 @@ def run_in_workdir(name: str, run: Callable[[str], Awaitable[T]], *, keep: bool)
     started = time.perf_counter()
     try:
         return asyncio.run(run(workdir)), time.perf_counter() - started
-    except Exception as exc:  # a failed run must say why and exit non-zero
+    except Exception as exc:  # noqa: BLE001 - any failed run must say why and exit non-zero
         print(f"\n{name}: FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
         if keep:
             print(f"logs kept in {workdir}", file=sys.stderr)

@@ -14,14 +14,18 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import aiofiles
 import aiohttp
 
 try:
     from .servers import cpu_seconds
 except ImportError:  # run as a script from bench/
     from servers import cpu_seconds  # type: ignore[no-redef]
+
+if TYPE_CHECKING:  # typing.Self is Python 3.11+; annotations here are never evaluated
+    from typing import Self
 
 FILE_CHUNK = 1024 * 1024
 TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=300)
@@ -83,7 +87,7 @@ class ServerCpu:
         self.pid = pid
         self.seconds = float("nan")
 
-    def __enter__(self) -> ServerCpu:
+    def __enter__(self) -> Self:
         self._start = cpu_seconds(self.pid) if self.pid else 0.0
         return self
 
@@ -121,10 +125,9 @@ class MultipartFile:
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body streamed from the file (1 MiB reads in a thread), never whole in memory."""
-        loop = asyncio.get_running_loop()
         yield self.head
-        with open(self.path, "rb") as handle:
-            while chunk := await loop.run_in_executor(None, handle.read, FILE_CHUNK):
+        async with aiofiles.open(self.path, "rb") as handle:
+            while chunk := await handle.read(FILE_CHUNK):
                 yield chunk
         yield self.tail
 
