@@ -50,6 +50,7 @@ from bench import corpus
 from bench.corpus import CorpusImage
 from bench.servers import ServerProcess, cpu_seconds, free_port, minor_faults
 from filters_server.imaging import (
+    codecs,
     decode_png16,
     encode,
     filter_image,
@@ -366,6 +367,28 @@ def print_breakdown(rows: list[dict[str, Any]], image: CorpusImage) -> None:
         print("  (a negative rest, shown as 0, means the in-process stages ran slower than inside the server)")
 
 
+def encode_variants(png: bytes, runs: int) -> dict[str, tuple[float, int]]:
+    """p50 ms and size of encoding one filter output with the server's PNG settings and with the
+    row filter fixed (OpenCV's ``IMWRITE_PNG_FILTER``), same level and strategy: what the per-row
+    filter choice costs, since encoding is the largest stage of a cold request."""
+    image = decode_png16(png)
+    variants = {"server settings (libpng picks a filter per row)": codecs.PNG_PARAMS}
+    for name in ("SUB", "UP", "NONE"):
+        flag = getattr(cv2, f"IMWRITE_PNG_FILTER_{name}", None)
+        if flag is not None and hasattr(cv2, "IMWRITE_PNG_FILTER"):
+            variants[f"filter fixed to {name.title()}"] = [*codecs.PNG_PARAMS, cv2.IMWRITE_PNG_FILTER, flag]
+    out: dict[str, tuple[float, int]] = {}
+    for label, params in variants.items():
+        cv2.imencode(".png", image, params)  # warm-up
+        samples = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            _, encoded = cv2.imencode(".png", image, params)
+            samples.append(time.perf_counter() - start)
+        out[label] = (statistics.median(samples) * 1e3, len(encoded))
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 runs, no 100-megapixel memory job")
@@ -407,10 +430,15 @@ def main() -> int:
         finally:
             server.stop()
         rows = breakdown_rows(breakdown(jobs, tmp, runs), http["realistic"])
+        variants = encode_variants(jobs["supreme general 70"].output, runs)
         memory = None if args.quick else peak_memory(tmp, args.memory_side)
 
     print_http(http, images, runs)
     print_breakdown(rows, realistic)
+    print(f"\nencoding the supreme general 70 output ({realistic.label}), in process, p50 of {runs}, same zlib level "
+          "and strategy:")
+    for label, (ms, size) in variants.items():
+        print(f"  {label:<50} {ms:7.1f} ms  {size / 1e6:6.2f} MB")
     if memory is not None:
         print(f"\npeak memory of one supreme general 70 job (decode + filter + encode) on a {args.memory_side}x"
               f"{args.memory_side} image ({memory['png_bytes'] / 1e6:.0f} MB PNG), child process: RSS high-water "
@@ -420,6 +448,7 @@ def main() -> int:
               f"job took {memory['seconds']:.1f} s")
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
     data = {"image": f"{realistic.corpus} {realistic.label}", "http": http, "filters": rows,
+            "encode_variants": variants,
             "memory": memory}
     if args.json:
         Path(args.json).write_text(json.dumps(data, indent=1))
