@@ -5,8 +5,9 @@
 Starts a local S3 endpoint (moto's server) and the filters server with
 ``--storage s3://...`` on it, both as loopback subprocesses, then measures:
 
-(a) upload throughput: concurrent streamed ``POST /images`` of a 16-bit noise PNG
-    against aiobotocore uploading the same bytes with the server's own strategy
+(a) upload throughput: concurrent streamed ``POST /images`` of each image of both
+    corpora of ``bench/corpus.py`` (realistic and noise, 2400x1708 and, in full mode,
+    4800x3416) against aiobotocore uploading the same bytes with the server's own strategy
     (one PutObject below the 8 MiB part size, 8 MiB multipart parts above it);
 (b) media read throughput: ``GET /images/{id}/media`` against GetObject with the
     body streamed in 1 MiB reads.
@@ -42,7 +43,9 @@ import aiofiles
 import aiohttp
 from aiobotocore.config import AioConfig
 
+from bench import corpus
 from bench.bench_images import API, PASSWORD, USER
+from bench.corpus import CorpusImage
 from bench.servers import ServerProcess, cpu_seconds, free_port, run_in_workdir
 from bench.workloads import (
     FILE_CHUNK,
@@ -50,19 +53,12 @@ from bench.workloads import (
     Result,
     delete_all,
     gets,
-    side_for,
     uploads,
-    write_noise_png,
 )
 
 if TYPE_CHECKING:  # typing.Self is Python 3.11+; annotations here are never evaluated
     from typing import Self
 
-IMAGE_INFO = {  # filters_server.testing.sample_image_info()
-    "acquisitionInfo": {"binning": "Unbinned"},
-    "lutInfo": {"gamma": 2.3, "slope": 65535.0, "offset": 0.0, "totalGrays": 4096,
-                "minimumGray": 3612, "maximumGray": 418},
-}
 PART_SIZE = 8 * 1024 * 1024  # backends.s3.DEFAULT_PART_SIZE, so both sides send the same requests
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
            "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
@@ -107,15 +103,16 @@ def speed_row(metric: str, unit: str, speed: Callable[[Result], float], project:
 
 @dataclasses.dataclass(frozen=True)
 class Plan:
-    sizes: tuple[int, ...]
+    shapes: tuple[tuple[int, int], ...]  # image rows, columns; both corpora at each
     concurrency: int
     uploads_per_worker: int
     gets_per_worker: int
     repeats: int
 
 
-FULL = Plan(sizes=(8_000_000, 24_000_000), concurrency=4, uploads_per_worker=4, gets_per_worker=12, repeats=3)
-QUICK = Plan(sizes=(8_000_000,), concurrency=4, uploads_per_worker=1, gets_per_worker=3, repeats=1)
+# 2400x1708 PNGs fit one PutObject; 4800x3416 ones (~24-33 MB) go as 8 MiB multipart parts.
+FULL = Plan(shapes=((1708, 2400), (3416, 4800)), concurrency=4, uploads_per_worker=4, gets_per_worker=12, repeats=2)
+QUICK = Plan(shapes=((1708, 2400),), concurrency=4, uploads_per_worker=1, gets_per_worker=3, repeats=1)
 
 
 class CpuSplit:
@@ -272,12 +269,12 @@ class Stack:
         self.server.check_alive()
 
 
-async def measure(stack: Stack, direct: DirectS3, label: str, png: str, size: int, plan: Plan,
-                  rows: list[Row]) -> None:
+async def measure(stack: Stack, direct: DirectS3, image: CorpusImage, plan: Plan, rows: list[Row]) -> None:
     c = plan.concurrency
+    label, png, size = f"{image.corpus} {image.size / 1e6:.0f} MB", image.path, image.size
     server_pids = {"moto": stack.moto.pid, "server": stack.server.pid, "client": os.getpid()}
     direct_pids = {"moto": stack.moto.pid, "client": os.getpid()}
-    body = MultipartFile(png, IMAGE_INFO)
+    body = MultipartFile(png, image.image_info)
     images = f"{stack.server_url}{API}/images"
 
     async def server_uploads() -> Result:
@@ -345,18 +342,18 @@ def print_table(rows: list[Row]) -> None:
 async def run(plan: Plan, args: argparse.Namespace, workdir: str) -> list[Row]:
     stack = Stack(workdir, args)
     rows: list[Row] = []
-    pngs = []
-    for number, target in enumerate(plan.sizes):
-        path = os.path.join(workdir, f"image-{number}.png")
-        size = await asyncio.to_thread(write_noise_png, path, *(side_for(target),) * 2, number + 1)
-        pngs.append((f"{size / 1e6:.0f} MB", path, size))
+    images = []
+    for shape in plan.shapes:
+        images += await asyncio.to_thread(corpus.build, workdir, binned_sizes=(False,), shape=shape)
+    for image in images:
+        print("  " + corpus.describe(image), flush=True)
     try:
         await asyncio.to_thread(stack.start)
         async with DirectS3(stack.endpoint, stack.bucket, plan.concurrency) as direct:
-            for label, path, size in pngs:
+            for image in images:
                 started = time.perf_counter()
-                await measure(stack, direct, label, path, size, plan, rows)
-                print(f"{label}: done in {time.perf_counter() - started:.1f} s", flush=True)
+                await measure(stack, direct, image, plan, rows)
+                print(f"{image.corpus} {image.label}: done in {time.perf_counter() - started:.1f} s", flush=True)
     finally:
         await asyncio.to_thread(stack.stop)
     return rows

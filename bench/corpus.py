@@ -122,11 +122,12 @@ def filter_type_counts(png: bytes) -> dict[int, int]:
     return dict(sorted(collections.Counter(raw[row * stride] for row in range(height)).items()))
 
 
-def build(directory: str, *, binned_sizes: tuple[bool, ...] = (False, True)) -> list[CorpusImage]:
-    """Write every corpus image into ``directory``: both corpora at each size."""
+def build(directory: str, *, binned_sizes: tuple[bool, ...] = (False, True),
+          shape: tuple[int, int] = FULL_SHAPE) -> list[CorpusImage]:
+    """Write every corpus image into ``directory``: both corpora at each size (``shape``: unbinned rows, columns)."""
     images = []
     for binned in binned_sizes:
-        realistic = realistic_pixels(binned=binned)
+        realistic = realistic_pixels(shape, binned=binned)
         shape: tuple[int, int] = (int(realistic.shape[0]), int(realistic.shape[1]))
         for corpus, pixels in (("realistic", realistic), ("noise", noise_pixels(shape, seed=2 + binned))):
             path = os.path.join(directory, f"{corpus}-{shape[1]}x{shape[0]}.png")

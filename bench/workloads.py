@@ -1,4 +1,4 @@
-"""Client side of the benchmark: test images, streamed multipart uploads, GET loops.
+"""Client side of the benchmark: streamed multipart uploads, GET loops (images come from ``corpus.py``).
 
 Every workload runs ``concurrency`` worker tasks over one keep-alive
 ``aiohttp.ClientSession`` and reports what it moved and how long it took.
@@ -29,24 +29,6 @@ if TYPE_CHECKING:  # typing.Self is Python 3.11+; annotations here are never eva
 
 FILE_CHUNK = 1024 * 1024
 TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=300)
-
-
-def write_noise_png(path: str, width: int, height: int, seed: int) -> int:
-    """A 16-bit grayscale PNG of uniform noise (it does not compress); returns its size."""
-    import cv2  # only the generator needs OpenCV
-    import numpy as np
-
-    pixels = np.random.default_rng(seed).integers(0, 65536, size=(height, width), dtype=np.uint16)
-    ok, encoded = cv2.imencode(".png", pixels, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-    if not ok:
-        raise RuntimeError("cv2.imencode failed")
-    encoded.tofile(path)
-    return os.path.getsize(path)
-
-
-def side_for(target_bytes: int) -> int:
-    """Square side whose 16-bit noise PNG is about ``target_bytes`` (2 bytes a pixel)."""
-    return max(16, int((target_bytes / 2) ** 0.5))
 
 
 @dataclasses.dataclass
