@@ -1,6 +1,6 @@
 """Filter speed against the codec floor, in process, on both corpora of ``bench/corpus.py`` (2400x1708).
 
-    python bench/bench_filters.py [--runs 7]
+    python bench/bench_filters.py [--quick] [--runs 7]
 
 Floor = decode of the stored PNG + encode with the same library and settings the server uses;
 each filter row is the whole worker job (run_filter: decode -> filter -> encode PNG).
@@ -49,8 +49,10 @@ def p50s(jobs: dict[str, Callable[[], object]], runs: int) -> dict[str, tuple[fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=None, help="runs per job, p50 kept [7; 2 with --quick]")
+    parser.add_argument("--quick", action="store_true", help="2 runs per job (smoke run)")
     args = parser.parse_args()
+    args.runs = args.runs or (2 if args.quick else 7)
 
     lut = corpus.LUT
     with tempfile.TemporaryDirectory(prefix="filters-bench-filters-") as tmp:

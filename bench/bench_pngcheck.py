@@ -5,7 +5,7 @@ so the ratio (validator time / one-shot decompress time of the IDAT stream, with
 inflater the validator uses) shows what the streaming, the bounded pieces, the CRCs and the
 scanline checks cost on top. ISA-L's one-shot decompress shows what a faster inflater gives.
 
-    python bench/bench_pngcheck.py [--runs 5]
+    python bench/bench_pngcheck.py [--quick] [--runs 9]
 """
 
 from __future__ import annotations
@@ -46,8 +46,10 @@ def validate(data: bytes, piece: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=9, help="best of this many")
+    parser.add_argument("--runs", type=int, default=None, help="best of this many [9; 2 with --quick]")
+    parser.add_argument("--quick", action="store_true", help="best of 2 (smoke run)")
     args = parser.parse_args()
+    args.runs = args.runs or (2 if args.quick else 9)
     print(f"bench_pngcheck: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, best of {args.runs}; "
           "MB/s of PNG bytes; ratio = validator time / zlib-ng inflate time (1.0 = as fast as the floor)")
     print(f"{'image':<28} {'MB':>6} {'feed':>6} {'validator':>10} {'zlib-ng':>8} {'isal':>8} {'x zlib-ng':>10}")
