@@ -47,7 +47,7 @@ run-tls: $(RUN_STAMP)
 	    --tls-cert var/tls/server.pem --tls-key var/tls/server-key.pem
 
 # The architecture's rules (docs/architecture.md), checked: lint, format, types, import contracts.
-LINT_PATHS := filters_server backends tests scripts fuzz
+LINT_PATHS := filters_server backends tests bench scripts fuzz
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
@@ -64,19 +64,27 @@ test: $(STAMP)
 	FILTERS_TEST_S3_ENDPOINT=http://127.0.0.1:$$(cat $(S3_TEST_DIR)/port) $(BIN)/python -m pytest $(PYTEST_ARGS); \
 	  status=$$?; $(BIN)/python tests/s3_endpoint.py stop --pid-file $(S3_TEST_DIR)/pid; exit $$status
 
-# Each benchmark measures the project and its baseline in the same run and prints the ratios.
-bench: $(STAMP)
-	$(BIN)/python bench/bench_images.py
-	$(BIN)/python bench/bench_filters_http.py
+BENCH_STAMP := $(VENV)/.installed-bench
+
+# The bench extra (ISA-L for the upload floor, matplotlib for the pictures) on top of `install`.
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[s3,test,bench]'
+	touch $(BENCH_STAMP)
+
+# Each benchmark measures the project and its baseline in the same run, on both corpora (bench/corpus.py),
+# and prints the ratios; `bench` also redraws docs/img/bench-*.png. See docs/benchmarks.md.
+bench: $(BENCH_STAMP)
+	$(BIN)/python bench/bench_images.py --plots docs/img
+	$(BIN)/python bench/bench_filters_http.py --plots docs/img
 	$(BIN)/python bench/bench_filters.py
 	$(BIN)/python bench/bench_pngcheck.py
 	$(BIN)/python bench/bench_s3.py
 	$(BIN)/python bench/bench_dicom.py
 	$(BIN)/python bench/bench_viewer.py
 
-bench-quick: $(STAMP)
+bench-quick: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_images.py --quick
-	$(BIN)/python bench/bench_filters_http.py --runs 2
+	$(BIN)/python bench/bench_filters_http.py --quick
 
 # Regenerates the before/after pictures in docs/img from a synthetic phantom.
 filter-pictures: $(STAMP)

@@ -27,12 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import requests  # noqa: E402
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+import requests
+from playwright.sync_api import expect, sync_playwright
 
-from filters_server.imaging import encode, phantoms  # noqa: E402
+from filters_server.imaging import encode, phantoms
 
-from bench.servers import ServerProcess, free_port  # noqa: E402
+from bench.servers import ServerProcess, free_port
 
 BASE = "/api/dsio/filters/v1"
 CHROMIUM = "/usr/bin/chromium"

@@ -15,7 +15,10 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable, Sequence
-from typing import IO, TypeVar
+from typing import IO, TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:  # typing.Self is Python 3.11+; annotations here are never evaluated
+    from typing import Self
 
 T = TypeVar("T")
 
@@ -29,8 +32,16 @@ def free_port() -> int:
 class ServerProcess:
     """One server started with ``argv``; ``health_url`` answers 200 once it serves."""
 
-    def __init__(self, name: str, argv: Sequence[str], health_url: str, *, cwd: str,
-                 env: dict[str, str] | None = None, log_path: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        health_url: str,
+        *,
+        cwd: str,
+        env: dict[str, str] | None = None,
+        log_path: str | None = None,
+    ) -> None:
         self.name = name
         self.argv = list(argv)
         self.health_url = health_url
@@ -46,15 +57,20 @@ class ServerProcess:
         return self.proc.pid
 
     def start(self, timeout: float = 30.0) -> None:
-        self._log = open(self.log_path, "wb") if self.log_path else None
-        self.proc = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
-                                     stdout=self._log or subprocess.DEVNULL,
-                                     stderr=self._log or subprocess.DEVNULL)
+        # Open for the server's whole life (closed in stop()), so no context manager.
+        self._log = open(self.log_path, "wb") if self.log_path else None  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            self.argv,
+            cwd=self.cwd,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log or subprocess.DEVNULL,
+            stderr=self._log or subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode} before serving"
-                                   f"{self._log_tail()}")
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode} before serving{self._log_tail()}")
             try:
                 with urllib.request.urlopen(self.health_url, timeout=1) as response:
                     if response.status == 200:
@@ -110,6 +126,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
 
+def minor_faults(pid: int) -> int:
+    """Minor page faults of the whole process so far (each is a first touch of a fresh page)."""
+    with open(f"/proc/{pid}/stat") as handle:
+        return int(handle.read().rsplit(")", 1)[1].split()[7])
+
+
 def rss_mib(pid: int) -> float:
     kib = _status_kib(pid, "VmRSS")
     return (kib or 0) / 1024
@@ -132,7 +154,7 @@ class RssWatch:
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._hwm_reset = False
 
-    def __enter__(self) -> RssWatch:
+    def __enter__(self) -> Self:
         self.idle_mib = rss_mib(self.pid)
         self.peak_mib = self.idle_mib
         try:
@@ -172,7 +194,7 @@ def run_in_workdir(name: str, run: Callable[[str], Awaitable[T]], *, keep: bool)
     started = time.perf_counter()
     try:
         return asyncio.run(run(workdir)), time.perf_counter() - started
-    except Exception as exc:  # a failed run must say why and exit non-zero
+    except Exception as exc:
         print(f"\n{name}: FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
         if keep:
             print(f"logs kept in {workdir}", file=sys.stderr)

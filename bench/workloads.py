@@ -1,4 +1,4 @@
-"""Client side of the benchmark: test images, streamed multipart uploads, GET loops.
+"""Client side of the benchmark: streamed multipart uploads, GET loops (images come from ``corpus.py``).
 
 Every workload runs ``concurrency`` worker tasks over one keep-alive
 ``aiohttp.ClientSession`` and reports what it moved and how long it took.
@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import math
 import os
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import aiofiles
 import aiohttp
 
 try:
@@ -22,26 +24,11 @@ try:
 except ImportError:  # run as a script from bench/
     from servers import cpu_seconds  # type: ignore[no-redef]
 
+if TYPE_CHECKING:  # typing.Self is Python 3.11+; annotations here are never evaluated
+    from typing import Self
+
 FILE_CHUNK = 1024 * 1024
 TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=300)
-
-
-def write_noise_png(path: str, width: int, height: int, seed: int) -> int:
-    """A 16-bit grayscale PNG of uniform noise (it does not compress); returns its size."""
-    import cv2  # only the generator needs OpenCV
-    import numpy as np
-
-    pixels = np.random.default_rng(seed).integers(0, 65536, size=(height, width), dtype=np.uint16)
-    ok, encoded = cv2.imencode(".png", pixels, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-    if not ok:
-        raise RuntimeError("cv2.imencode failed")
-    encoded.tofile(path)
-    return os.path.getsize(path)
-
-
-def side_for(target_bytes: int) -> int:
-    """Square side whose 16-bit noise PNG is about ``target_bytes`` (2 bytes a pixel)."""
-    return max(16, int((target_bytes / 2) ** 0.5))
 
 
 @dataclasses.dataclass
@@ -51,6 +38,12 @@ class Result:
     seconds: float
     responses: list[Any] = dataclasses.field(default_factory=list)
     server_cpu_s: float = float("nan")  # CPU the server process used in the timed part
+    latencies: list[float] = dataclasses.field(default_factory=list)  # seconds, one per request
+
+    def latency_ms(self, quantile: float) -> float:
+        """Nearest-rank quantile of the per-request latencies, in ms."""
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, max(0, math.ceil(quantile * len(ordered)) - 1))] * 1e3
 
     @property
     def mb_per_s(self) -> float:
@@ -76,7 +69,7 @@ class ServerCpu:
         self.pid = pid
         self.seconds = float("nan")
 
-    def __enter__(self) -> ServerCpu:
+    def __enter__(self) -> Self:
         self._start = cpu_seconds(self.pid) if self.pid else 0.0
         return self
 
@@ -109,15 +102,16 @@ class MultipartFile:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Content-Type": f"multipart/form-data; boundary={self.boundary}",
-                "Content-Length": str(self.content_length)}
+        return {
+            "Content-Type": f"multipart/form-data; boundary={self.boundary}",
+            "Content-Length": str(self.content_length),
+        }
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body streamed from the file (1 MiB reads in a thread), never whole in memory."""
-        loop = asyncio.get_running_loop()
         yield self.head
-        with open(self.path, "rb") as handle:
-            while chunk := await loop.run_in_executor(None, handle.read, FILE_CHUNK):
+        async with aiofiles.open(self.path, "rb") as handle:
+            while chunk := await handle.read(FILE_CHUNK):
                 yield chunk
         yield self.tail
 
@@ -134,31 +128,45 @@ async def _fail(response: aiohttp.ClientResponse) -> None:
     raise RuntimeError(f"{response.method} {response.url} -> {response.status}: {body!r}")
 
 
-async def uploads(url: str, body: MultipartFile, *, concurrency: int, per_worker: int,
-                  auth: str | None, server_pid: int | None = None) -> Result:
-    """``concurrency`` clients each POST the file ``per_worker`` times; JSON answers are kept."""
+async def uploads(
+    url: str, body: MultipartFile, *, concurrency: int, per_worker: int, auth: str | None, server_pid: int | None = None
+) -> Result:
+    """``concurrency`` clients each POST the file ``per_worker`` times; JSON answers and latencies are kept."""
     answers: list[Any] = []
+    latencies: list[float] = []
 
     async with _session(concurrency, auth) as session:
+
         async def worker() -> None:
             for _ in range(per_worker):
+                sent = time.perf_counter()
                 async with session.post(url, data=body.chunks(), headers=body.headers) as response:
                     if response.status != 201:
                         await _fail(response)
                     answers.append(await response.json())
+                latencies.append(time.perf_counter() - sent)
 
         with ServerCpu(server_pid) as cpu:
             started = time.perf_counter()
             await asyncio.gather(*(worker() for _ in range(concurrency)))
             seconds = time.perf_counter() - started
     count = concurrency * per_worker
-    return Result(count, count * body.size, seconds, answers, cpu.seconds)
+    return Result(count, count * body.size, seconds, answers, cpu.seconds, latencies)
 
 
-async def gets(urls: list[str], *, concurrency: int, per_worker: int, auth: str | None,
-               expect_bytes: int | None = None, warmup: int = 0, server_pid: int | None = None) -> Result:
+async def gets(
+    urls: list[str],
+    *,
+    concurrency: int,
+    per_worker: int,
+    auth: str | None,
+    expect_bytes: int | None = None,
+    warmup: int = 0,
+    server_pid: int | None = None,
+) -> Result:
     """``concurrency`` keep-alive clients each GET ``per_worker`` times (cycling ``urls``)."""
     async with _session(concurrency, auth) as session:
+
         async def fetch(url: str) -> int:
             async with session.get(url) as response:
                 if response.status != 200:
