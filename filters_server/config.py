@@ -209,7 +209,7 @@ _OPTIONS: dict[str, tuple[Any, str]] = {
     "max_connections": (_positive_int, "most open client connections; more are answered 503 and closed"),
     "max_decoded_bytes": (_positive_int, "pixel memory of filter jobs in flight; a larger image gets 413"),
     "max_results_bytes_per_image": (_non_negative_int, "stored filter results per image; least recently used go"),
-    "max_results_bytes": (_non_negative_int, "stored filter results in all (memory and local disk only)"),
+    "max_results_bytes": (_non_negative_int, "stored filter results in all (storage only this process writes)"),
 }
 
 

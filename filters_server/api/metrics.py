@@ -85,7 +85,7 @@ class _ResultsCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         yield GaugeMetricFamily(
             "filters_result_cache_stored_bytes",
-            "Bytes of filter results in storage (memory and local disk; 0 on S3)",
+            "Bytes of filter results in storage (storage only this process writes; 0 on shared storage)",
             value=self.bounds.stored_bytes,
         )
 

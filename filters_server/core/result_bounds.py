@@ -2,10 +2,11 @@
 
 Every filter variant of an image is cached under it, so without a bound an image of a few
 megabytes grows ten times over. After each result is stored, the least recently used results
-go until the image's results fit ``per_image`` bytes, and (memory and local disk: this process
-is the only writer, so it knows every result) until all results fit ``total`` bytes. The result
-just stored always stays, whatever its size. On shared storage (S3) other replicas' reads are
-not seen and the bucket is not listed as a whole, so only the per-image bound holds there, and
+go until the image's results fit ``per_image`` bytes, and (private storage: this process is the
+only writer, so it knows every result) until all results fit ``total`` bytes. The result just
+stored always stays, whatever its size. On shared storage (S3, local disk with ``--processes``)
+other processes' reads are not seen and the store is not listed as a whole, so only the
+per-image bound holds there, and
 "least recently used" is "least recently stored" (the objects' Last-Modified). 0 means no bound.
 """
 

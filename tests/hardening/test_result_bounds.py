@@ -91,3 +91,17 @@ async def test_a_deleted_image_no_longer_counts_against_the_total(start):
     await apply(resource, "a")
     assert (await client.delete(f"{BASE}/images/{resource['id']}")).status == 204
     assert app[keys.RESULTS].bounds.stored_bytes == 0
+
+
+async def test_on_local_disk_shared_by_processes_the_per_image_bound_still_holds(aiohttp_client, make_app, tmp_path):
+    from backends.local import LocalStorage
+
+    shared = LocalStorage(str(tmp_path / "shared"), shared=True)
+    app = make_app(shared, max_results_bytes_per_image=1)
+    client = await aiohttp_client(app, headers=ALICE)
+    resource = await create(client)
+    for filter_name in ("unmap", "select"):
+        assert (await client.post(f"{BASE}/images/{resource['id']}/filters/{filter_name}")).status == 200
+        await settle(app)
+    kept = [key async for key in shared.list(f"images/{resource['id']}/results/")]
+    assert [key.rsplit("/", 1)[1].split("-")[0] for key in kept] == ["select"]
