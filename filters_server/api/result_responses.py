@@ -44,8 +44,10 @@ async def answer_output(
         )
         try:
             return await serve(request, rep)
-        except ObjectNotFound:  # deleted between stat and read
-            raise ResourceNotFound("No image resource with this id exists (it was deleted meanwhile).") from None
+        except ObjectNotFound:  # deleted between stat and read: with its resource, or evicted alone
+            if not await results.index.exists(resource):
+                raise ResourceNotFound("No image resource with this id exists (it was deleted meanwhile).") from None
+            # Evicted by the result bounds (core/result_bounds.py): computed again below.
 
     if _client_has(request, job.etag):  # deterministic results: no need to compute what it holds
         return web.Response(status=304, headers=headers | {"ETag": f'"{job.etag}"'})

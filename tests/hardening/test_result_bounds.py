@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from backends.memory import MemoryStorage
 from filters_server.api import appkeys as keys
 from filters_server.testing import png16
 
@@ -105,3 +106,32 @@ async def test_on_local_disk_shared_by_processes_the_per_image_bound_still_holds
         await settle(app)
     kept = [key async for key in shared.list(f"images/{resource['id']}/results/")]
     assert [key.rsplit("/", 1)[1].split("-")[0] for key in kept] == ["select"]
+
+
+class EvictsAfterStat(MemoryStorage):
+    """Memory storage where a stored result vanishes right after it was found, as if evicted meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.armed = False
+
+    async def stat(self, key: str):  # type: ignore[no-untyped-def]
+        info = await super().stat(key)
+        if self.armed and "/results/" in key:
+            self.armed = False
+            await self.delete(key)
+        return info
+
+
+async def test_a_result_evicted_while_being_served_is_computed_again(aiohttp_client, make_app):
+    storage = EvictsAfterStat()
+    app = make_app(storage)
+    client = await aiohttp_client(app, headers=ALICE)
+    resource = await create(client)
+    first = await client.post(f"{BASE}/images/{resource['id']}/filters/unmap")
+    await settle(app)
+    storage.armed = True
+    again = await client.post(f"{BASE}/images/{resource['id']}/filters/unmap")
+    assert again.status == 200
+    assert again.headers["X-Cache"] == "miss"
+    assert await again.read() == await first.read()
