@@ -15,6 +15,7 @@ from aiohttp import web
 
 from filters_server.api import appkeys as keys
 from filters_server.api.auth import current_user
+from filters_server.api.origin import server_origin
 from filters_server.api.resource_lookup import media_url
 from filters_server.core.errors import InvalidInput
 from filters_server.core.index import Position
@@ -64,6 +65,4 @@ async def list_images(request: web.Request) -> web.Response:
 
 
 def _next_url(request: web.Request, limit: int, cursor: str) -> str:
-    settings = request.app[keys.SETTINGS]
-    origin = settings.public_url.rstrip("/") if settings.public_url else str(request.url.origin())
-    return f"{origin}{settings.base_path}/images?limit={limit}&cursor={cursor}"
+    return f"{server_origin(request)}{request.app[keys.SETTINGS].base_path}/images?limit={limit}&cursor={cursor}"

@@ -54,3 +54,12 @@ async def test_a_bad_host_on_lookup_gets_the_servers_own_address(client):
     response = await client.get(f"{BASE}/images/{created['id']}", headers={"Host": "x:99999"})
     assert response.status == 200
     assert (await response.json())["url"] == created["url"]
+
+
+@pytest.mark.parametrize("host", ["x:99999", "evil.example"])
+async def test_a_listings_next_link_names_the_servers_own_address_for_a_bad_or_foreign_host(client, host):
+    for _ in range(2):
+        await client.post(f"{BASE}/images", data=form(png16(), sample_image_info()))
+    response = await client.get(f"{BASE}/images?limit=1", headers={"Host": host})
+    assert response.status == 200
+    assert (await response.json())["next"].startswith(f"{own_origin(client)}{BASE}/images?limit=1&cursor=")
