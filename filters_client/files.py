@@ -1,0 +1,93 @@
+"""Writing response bodies to files without blocking the event loop, never leaving a partial file
+under the final name: bodies go to a temporary name beside it and are renamed when complete."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiofiles
+import aiofiles.os
+from aiohttp import ClientResponse
+
+CHUNK = 256 * 1024
+
+
+def temp_name(dest: Path) -> Path:
+    """A hidden, unique name beside ``dest`` (same file system, so the rename is atomic)."""
+    return dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:12]}.part")
+
+
+async def body_chunks(response: ClientResponse) -> AsyncIterator[bytes]:
+    async for chunk in response.content.iter_chunked(CHUNK):
+        yield chunk
+
+
+async def write_body(response: ClientResponse, dest: Path) -> int:
+    """Stream the body to ``dest`` via a temporary file; returns the bytes written.
+
+    On any failure or cancellation the temporary file is removed and ``dest`` is untouched.
+    """
+    await aiofiles.os.makedirs(dest.parent, exist_ok=True)
+    tmp = temp_name(dest)
+    written = 0
+    try:
+        async with aiofiles.open(tmp, "wb") as handle:
+            async for chunk in body_chunks(response):
+                await handle.write(chunk)
+                written += len(chunk)
+        await aiofiles.os.replace(tmp, dest)
+    except BaseException:
+        await _remove_quietly(tmp)
+        raise
+    return written
+
+
+async def append_body(response: ClientResponse, part: Path, *, truncate: bool) -> int:
+    """Write (``truncate``) or append the body to ``part``, flushing as it goes so a break keeps what came."""
+    written = 0
+    async with aiofiles.open(part, "wb" if truncate else "ab") as handle:
+        async for chunk in body_chunks(response):
+            await handle.write(chunk)
+            written += len(chunk)
+    return written
+
+
+async def _remove_quietly(path: Path) -> None:
+    # Shielded: a cancelled caller must still not leave the temporary file behind.
+    with contextlib.suppress(OSError):
+        await asyncio.shield(aiofiles.os.remove(path))
+
+
+async def file_size(path: Path) -> int | None:
+    try:
+        return (await aiofiles.os.stat(path)).st_size
+    except FileNotFoundError:
+        return None
+
+
+async def read_text(path: Path) -> str | None:
+    try:
+        async with aiofiles.open(path, "r", encoding="utf-8") as handle:
+            return str(await handle.read())
+    except FileNotFoundError:
+        return None
+
+
+async def write_text(path: Path, text: str) -> None:
+    async with aiofiles.open(path, "w", encoding="utf-8") as handle:
+        await handle.write(text)
+
+
+async def remove(*paths: Path) -> None:
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            await aiofiles.os.remove(path)
+
+
+def fspath(path: str | os.PathLike[str]) -> Path:
+    return Path(os.fspath(path))
