@@ -86,11 +86,12 @@ class FiltersClient:
                 tls = False
             elif self._ca_file is not None:
                 tls = ssl.create_default_context(cafile=self._ca_file)
-            auth = None if self.credentials is None else aiohttp.BasicAuth(self.credentials.user,
-                                                                           self.credentials.password)
+            headers = {"User-Agent": self._user_agent}
+            if self.credentials is not None:
+                headers["Authorization"] = aiohttp.encode_basic_auth(self.credentials.user, self.credentials.password)
             t = self.timeouts
             self._session = aiohttp.ClientSession(
-                auth=auth, headers={"User-Agent": self._user_agent},
+                headers=headers,
                 connector=aiohttp.TCPConnector(limit=self._connections, ssl=tls),
                 timeout=aiohttp.ClientTimeout(total=t.total, sock_connect=t.connect, sock_read=t.read),
                 raise_for_status=False)
