@@ -8,12 +8,43 @@ Importing this package loads aiohttp and the standard library only (no numpy, Op
 from __future__ import annotations
 
 from .client import FiltersClient, Media
-from .errors import (BadGateway, BadRequest, ClientRequestError, ConnectionFailed, FiltersError, Forbidden, Gone,
-                     MethodNotAllowed, NotAcceptable, NotFound, NotImplementedByServer, PayloadTooLarge,
-                     ProtocolError, RangeNotSatisfiable, RequestTimeout, ServerError, ServiceUnavailable, Timeout,
-                     TLSError, TooManyRequests, TransportError, Unauthorized, UnsupportedMedia)
-from .models import (AcquisitionInfo, Binning, Filter, ImageInfo, ImageResource, LutInfo, ModalitySession,
-                     OutputFormat, SelectMode, Task)
+from .errors import (
+                     BadGateway,
+                     BadRequest,
+                     ClientRequestError,
+                     ConnectionFailed,
+                     FiltersError,
+                     Forbidden,
+                     Gone,
+                     MethodNotAllowed,
+                     NotAcceptable,
+                     NotFound,
+                     NotImplementedByServer,
+                     PayloadTooLarge,
+                     ProtocolError,
+                     RangeNotSatisfiable,
+                     RequestTimeout,
+                     ServerError,
+                     ServiceUnavailable,
+                     Timeout,
+                     TLSError,
+                     TooManyRequests,
+                     TransportError,
+                     Unauthorized,
+                     UnsupportedMedia,
+)
+from .models import (
+                     AcquisitionInfo,
+                     Binning,
+                     Filter,
+                     ImageInfo,
+                     ImageResource,
+                     LutInfo,
+                     ModalitySession,
+                     OutputFormat,
+                     SelectMode,
+                     Task,
+)
 from .retry import Replay, RetryPolicy
 from .settings import DEFAULT_URL, CredentialsError, Timeouts
 from .sync import SyncFiltersClient

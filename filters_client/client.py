@@ -17,7 +17,7 @@ import ssl
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Container, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, TypeVar, Union, overload
+from typing import IO, TYPE_CHECKING, Any, TypeVar, overload
 from urllib.parse import quote
 
 import aiohttp
@@ -27,12 +27,15 @@ from .models import Filter, ImageInfo, ImageResource, OutputFormat, SelectMode, 
 from .retry import GATEWAY_STATUSES, RETRY_STATUSES, Replay, RetryPolicy, parse_retry_after
 from .settings import Credentials, Timeouts, resolve_credentials, resolve_url
 
+if TYPE_CHECKING:  # typing.Self is 3.11+
+    from typing import Self
+
 T = TypeVar("T")
 
-PathArg = Union[str, "os.PathLike[str]"]
+PathArg = str | os.PathLike[str]
 #: What an upload can come from: a path, bytes, a binary file object, or an (async) iterable of chunks.
-Media = Union[PathArg, bytes, bytearray, memoryview, IO[bytes], AsyncIterable[bytes], Iterable[bytes]]
-Accept = Union[OutputFormat, str]
+Media = PathArg | bytes | bytearray | memoryview | IO[bytes] | AsyncIterable[bytes] | Iterable[bytes]
+Accept = OutputFormat | str
 
 _ERROR_BODY_LIMIT = 64 * 1024
 
@@ -66,7 +69,7 @@ class FiltersClient:
         self._session: aiohttp.ClientSession | None = None
 
     # --- life cycle ----------------------------------------------------------------------------
-    async def __aenter__(self) -> FiltersClient:
+    async def __aenter__(self) -> Self:
         self._open_session()
         return self
 
@@ -235,7 +238,7 @@ class FiltersClient:
     async def unmap(self, image_id: str, *, accept: Accept = OutputFormat.PNG,
                     to: PathArg | None = None) -> bytes | Path:
         """The original sensor values (the LUT inverted)."""
-        return await self.apply(image_id, Filter.unmap(), accept=accept, to=to)  # type: ignore[call-overload,no-any-return]
+        return await self.apply(image_id, Filter.unmap(), accept=accept, to=to)
 
     @overload
     async def select(self, image_id: str, mode: SelectMode | str = ..., *, accept: Accept = ...,
@@ -247,7 +250,7 @@ class FiltersClient:
     async def select(self, image_id: str, mode: SelectMode | str = SelectMode.EDGE_PRO, *,
                      accept: Accept = OutputFormat.PNG, to: PathArg | None = None) -> bytes | Path:
         """The Select filter in one of its enhancement modes."""
-        return await self.apply(image_id, Filter.select(mode), accept=accept, to=to)  # type: ignore[call-overload,no-any-return]
+        return await self.apply(image_id, Filter.select(mode), accept=accept, to=to)
 
     @overload
     async def supreme(self, image_id: str, task: Task | str = ..., sharpness: float = ..., *,
@@ -259,7 +262,7 @@ class FiltersClient:
     async def supreme(self, image_id: str, task: Task | str = Task.GENERAL, sharpness: float = 70.0, *,
                       accept: Accept = OutputFormat.PNG, to: PathArg | None = None) -> bytes | Path:
         """The Supreme filter for a clinical task, sharpness 0-100."""
-        return await self.apply(image_id, Filter.supreme(task, sharpness), accept=accept, to=to)  # type: ignore[call-overload,no-any-return]
+        return await self.apply(image_id, Filter.supreme(task, sharpness), accept=accept, to=to)
 
     @overload
     async def ae(self, image_id: str, task: Task | str = ..., sharpness: float = ..., *,
@@ -271,7 +274,7 @@ class FiltersClient:
     async def ae(self, image_id: str, task: Task | str = Task.GENERAL, sharpness: float = 70.0, *,
                  accept: Accept = OutputFormat.PNG, to: PathArg | None = None) -> bytes | Path:
         """The AE filter (every task but hygiene), sharpness 0-100."""
-        return await self.apply(image_id, Filter.ae(task, sharpness), accept=accept, to=to)  # type: ignore[call-overload,no-any-return]
+        return await self.apply(image_id, Filter.ae(task, sharpness), accept=accept, to=to)
 
     # --- the one place requests are sent ---------------------------------------------------------
     async def _call(self, method: str, path: str, read: Callable[[aiohttp.ClientResponse], Awaitable[T]], *,
@@ -308,7 +311,8 @@ class FiltersClient:
             except aiohttp.ClientConnectorError as exc:
                 error = errors.ConnectionFailed(f"cannot connect to {url}: {exc}", method=method, url=url)
                 error.__cause__ = exc
-            except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            # asyncio.TimeoutError is not the builtin TimeoutError before 3.11
+            except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:  # noqa: UP041
                 error = errors.Timeout(f"{method} {url} timed out ({self.timeouts})", method=method, url=url)
                 error.__cause__ = exc
             except (aiohttp.ClientError, OSError) as exc:
@@ -432,7 +436,8 @@ def _media_source(media: Media) -> tuple[MediaSource, Replay]:
         return _once(media), Replay.NEVER
     if isinstance(media, Iterable):
         return _once(_threaded(media)), Replay.NEVER
-    raise TypeError(f"cannot upload a {type(media).__name__}: give a path, bytes, a binary file or an iterable of bytes")
+    raise TypeError(f"cannot upload a {type(media).__name__}: "
+                    "give a path, bytes, a binary file or an iterable of bytes")
 
 
 def _tell(handle: IO[bytes]) -> int | None:

@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
+UTC = timezone.utc  # noqa: UP017 - datetime.UTC is 3.11+, and 3.10 is supported
+
 
 class SelectMode(str, Enum):
     """``enhancementMode`` of the Select filter (spec order: .NET clients send the index)."""
@@ -98,13 +100,13 @@ def parse_timestamp(text: str) -> datetime:
         value = value[:-1] + "+00:00"
     moment = datetime.fromisoformat(value)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def format_timestamp(moment: datetime) -> str:
     """ISO 8601 UTC with milliseconds and ``Z``, as the server writes them."""
-    utc = moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
@@ -113,7 +115,7 @@ class _Keys:
 
     def __init__(self, data: Any, what: str) -> None:
         if not isinstance(data, Mapping):
-            raise ValueError(f"{what} must be a JSON object, not {type(data).__name__}")
+            raise TypeError(f"{what} must be a JSON object, not {type(data).__name__}")
         self.what = what
         self._data = {str(key).lower(): value for key, value in data.items()}
 
@@ -180,7 +182,8 @@ class ImageInfo:
         keys = _Keys(data, "imageInfo")
         acquisition = keys.get("acquisitionInfo")
         return cls(lut_info=LutInfo.from_json(keys.require("lutInfo")),
-                   acquisition_info=AcquisitionInfo() if acquisition is None else AcquisitionInfo.from_json(acquisition))
+                   acquisition_info=AcquisitionInfo.from_json(acquisition) if acquisition is not None
+                   else AcquisitionInfo())
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 import random
-from datetime import datetime, timezone
+from datetime import datetime
 from email.utils import parsedate_to_datetime
+
+from .models import UTC
 
 RETRY_STATUSES = frozenset({429, 503})  # the server says "not now": nothing was done
 GATEWAY_STATUSES = frozenset({502, 504})  # a proxy in between failed: retried for idempotent calls only
@@ -67,5 +69,5 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())

@@ -12,15 +12,18 @@ import threading
 from collections.abc import Coroutine, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, TypeVar, Union, overload
+from typing import IO, TYPE_CHECKING, Any, TypeVar, overload
 
 from .client import Accept, FiltersClient, PathArg
 from .models import Filter, ImageInfo, ImageResource, OutputFormat, SelectMode, Task
 
+if TYPE_CHECKING:  # typing.Self is 3.11+
+    from typing import Self
+
 T = TypeVar("T")
 
 #: What a synchronous upload can come from: a path, bytes, a binary file or an iterable of chunks.
-SyncMedia = Union[PathArg, bytes, bytearray, memoryview, IO[bytes], Iterable[bytes]]
+SyncMedia = PathArg | bytes | bytearray | memoryview | IO[bytes] | Iterable[bytes]
 
 
 class _LoopThread:
@@ -65,7 +68,7 @@ class SyncFiltersClient:
     def url(self) -> str:
         return self._client.url
 
-    def __enter__(self) -> SyncFiltersClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -117,7 +120,7 @@ class SyncFiltersClient:
     def unmap(self, image_id: str, *, accept: Accept = ..., to: PathArg) -> Path: ...
 
     def unmap(self, image_id: str, *, accept: Accept = OutputFormat.PNG, to: PathArg | None = None) -> bytes | Path:
-        return self.apply(image_id, Filter.unmap(), accept=accept, to=to)  # type: ignore[call-overload,no-any-return]
+        return self.apply(image_id, Filter.unmap(), accept=accept, to=to)
 
     @overload
     def select(self, image_id: str, mode: SelectMode | str = ..., *, accept: Accept = ...,
@@ -127,7 +130,7 @@ class SyncFiltersClient:
 
     def select(self, image_id: str, mode: SelectMode | str = SelectMode.EDGE_PRO, *,
                accept: Accept = OutputFormat.PNG, to: PathArg | None = None) -> bytes | Path:
-        return self.apply(image_id, Filter.select(mode), accept=accept, to=to)  # type: ignore[call-overload,no-any-return]
+        return self.apply(image_id, Filter.select(mode), accept=accept, to=to)
 
     @overload
     def supreme(self, image_id: str, task: Task | str = ..., sharpness: float = ..., *, accept: Accept = ...,
@@ -138,7 +141,7 @@ class SyncFiltersClient:
 
     def supreme(self, image_id: str, task: Task | str = Task.GENERAL, sharpness: float = 70.0, *,
                 accept: Accept = OutputFormat.PNG, to: PathArg | None = None) -> bytes | Path:
-        return self.apply(image_id, Filter.supreme(task, sharpness), accept=accept, to=to)  # type: ignore[call-overload,no-any-return]
+        return self.apply(image_id, Filter.supreme(task, sharpness), accept=accept, to=to)
 
     @overload
     def ae(self, image_id: str, task: Task | str = ..., sharpness: float = ..., *, accept: Accept = ...,
@@ -149,4 +152,4 @@ class SyncFiltersClient:
 
     def ae(self, image_id: str, task: Task | str = Task.GENERAL, sharpness: float = 70.0, *,
            accept: Accept = OutputFormat.PNG, to: PathArg | None = None) -> bytes | Path:
-        return self.apply(image_id, Filter.ae(task, sharpness), accept=accept, to=to)  # type: ignore[call-overload,no-any-return]
+        return self.apply(image_id, Filter.ae(task, sharpness), accept=accept, to=to)

@@ -45,8 +45,10 @@ def _connection_options(parser: argparse.ArgumentParser, suppress: bool) -> None
     group.add_argument("--user", default=default, help=f"user name (env {ENV_USER}, or ~/.netrc)")
     group.add_argument("--password-env", metavar="VAR", default=default,
                        help=f"read the password from environment variable VAR (default: {ENV_PASSWORD}, then ~/.netrc)")
-    group.add_argument("--netrc", metavar="FILE", default=default, help="netrc file to read (default: $NETRC or ~/.netrc)")
-    group.add_argument("--ca-file", metavar="PEM", default=default, help="trust this CA for https:// (e.g. var/tls/ca.pem)")
+    group.add_argument("--netrc", metavar="FILE", default=default,
+                       help="netrc file to read (default: $NETRC or ~/.netrc)")
+    group.add_argument("--ca-file", metavar="PEM", default=default,
+                       help="trust this CA for https:// (e.g. var/tls/ca.pem)")
     group.add_argument("--insecure", action="store_true", default=default,
                        help="do not verify TLS certificates (development only)")
     group.add_argument("--timeout", type=_positive_float, metavar="SECONDS", default=default,
@@ -108,14 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
     download = add("download", "download a resource's media", "Download the media (the PNG) of a resource. "
                    "An interrupted download leaves OUT.part and resumes from it (Range + If-Range).")
     download.add_argument("id", help="resource id")
-    download.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="file to write; '-' for stdout")
+    download.add_argument("-o", "--output", type=Path, required=True, metavar="OUT",
+                          help="file to write; '-' for stdout")
     download.add_argument("--no-resume", action="store_true", help="start again even if OUT.part exists")
 
     filt = add("filter", "apply one filter to a resource", "Apply a filter to an uploaded resource and write its "
                "output (written under a temporary name, renamed when complete).")
     filt.add_argument("id", help="resource id")
     filt.add_argument("name", choices=("unmap", "select", "supreme", "ae"), help="the filter")
-    filt.add_argument("--mode", choices=[m.value for m in SelectMode], help="select: enhancement mode (default edgePro)")
+    filt.add_argument("--mode", choices=[m.value for m in SelectMode],
+                      help="select: enhancement mode (default edgePro)")
     filt.add_argument("--task", choices=[t.value for t in Task],
                       help="supreme/ae: clinical task (default general; ae has no hygiene)")
     filt.add_argument("--sharpness", type=float, help="supreme/ae: 0-100 (default 70)")
@@ -147,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"select's enhancement mode: {', '.join(m.value for m in SelectMode)} (default edgePro)")
     batch.add_argument("--task", dest="task", action=FilterOptionAction,
                        help=f"supreme/ae task: {', '.join(t.value for t in Task)} (default general)")
-    batch.add_argument("--sharpness", dest="sharpness", action=FilterOptionAction, help="supreme/ae: 0-100 (default 70)")
+    batch.add_argument("--sharpness", dest="sharpness", action=FilterOptionAction,
+                       help="supreme/ae: 0-100 (default 70)")
     batch.add_argument("--accept", dest="accept", action=FilterOptionAction,
                        help="output format of the filter before it (png, tiff, jpeg, gif or a media type; default png)")
     batch.add_argument("--image-info", type=Path, metavar="JSON", help="ImageInfo for PNGs without a sidecar")
@@ -185,8 +190,9 @@ def _client(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Filter
     timeouts = Timeouts() if args.timeout is None else Timeouts(connect=args.timeout, read=args.timeout)
     retry = RetryPolicy() if args.retries is None else RetryPolicy(retries=args.retries)
     jobs = getattr(args, "jobs", 1)
-    options: dict[str, Any] = dict(user=args.user, netrc_file=args.netrc, ca_file=args.ca_file,
-                                   verify=not args.insecure, timeouts=timeouts, retry=retry, connections=jobs + 2)
+    options: dict[str, Any] = {"user": args.user, "netrc_file": args.netrc, "ca_file": args.ca_file,
+                               "verify": not args.insecure, "timeouts": timeouts, "retry": retry,
+                               "connections": jobs + 2}
     try:
         return FiltersClient(args.url, password=password, **options)
     except CredentialsError:

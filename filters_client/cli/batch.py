@@ -106,7 +106,8 @@ def check_pattern(pattern: str, steps: tuple[Step, ...]) -> None:
             raise ValueError(f"--name pattern {pattern!r} must give a relative path inside OUT_DIR, not {name!r}")
         names.append(name)
     if len(set(names)) != len(names):
-        raise ValueError(f"--name pattern {pattern!r} gives the same file name to two filters: add {{params}} or {{ext}}")
+        raise ValueError(f"--name pattern {pattern!r} gives the same file name to two filters: "
+                         "add {params} or {ext}")
 
 
 async def finish(awaitable: Awaitable[T]) -> T:
@@ -167,8 +168,9 @@ class Batch:
         producer = asyncio.create_task(self._produce(queue, out_dir))
         stopping = asyncio.create_task(self.stop.wait())
         try:
-            everything = asyncio.gather(producer, *workers)
-            await asyncio.wait([everything, stopping], return_when=asyncio.FIRST_COMPLETED)
+            everything: asyncio.Future[Any] = asyncio.gather(producer, *workers)
+            racers: list[asyncio.Future[Any]] = [everything, stopping]
+            await asyncio.wait(racers, return_when=asyncio.FIRST_COMPLETED)
             if everything.done():
                 everything.result()  # a bug in the batch itself surfaces, not silently
             else:
@@ -217,7 +219,7 @@ class Batch:
                 raise
             except (FiltersError, OSError, ValueError) as exc:
                 self._failed(job, exc)
-            except Exception as exc:  # one bad file must not stop the batch
+            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
                 self._failed(job, exc)
             else:
                 self.report.done += 1

@@ -39,7 +39,9 @@ class _Rate:
         if rate <= 0 or self.count >= self.total:
             return "--:--"
         seconds = int((self.total - self.count) / rate)
-        return f"{seconds // 60:02d}:{seconds % 60:02d}" if seconds < 3600 else f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+        if seconds >= 3600:
+            return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+        return f"{seconds // 60:02d}:{seconds % 60:02d}"
 
 
 class PlainProgress:
@@ -76,8 +78,15 @@ class RichProgress:
     def __init__(self, stream: IO[str] | None = None) -> None:
         # rich is imported here only: plain runs and library users never pay for it.
         from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
         from rich.text import Text
 
         self._text = Text

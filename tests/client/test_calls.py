@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -134,7 +133,8 @@ async def test_a_filter_to_a_file_writes_the_output_and_no_temporary_file(
 
 async def test_apply_takes_a_filter_value(client: FiltersClient, image_info: dict[str, Any]) -> None:
     resource = await client.upload(png16(), image_info)
-    assert await client.apply(resource.id, Filter.ae("endodontic", 20)) == await client.ae(resource.id, "endodontic", 20)
+    expected = await client.ae(resource.id, "endodontic", 20)
+    assert await client.apply(resource.id, Filter.ae("endodontic", 20)) == expected
 
 
 async def test_delete_removes_the_resource(client: FiltersClient, server: FiltersTestServer,

@@ -18,9 +18,9 @@ MEDIA = png16(320, 240, seed=7)  # large enough to arrive in several chunks
 
 
 async def media_etag(server: FiltersTestServer, image_id: str) -> str:
-    async with aiohttp.ClientSession(headers=server.headers) as http:
-        async with http.head(server.url(f"images/{image_id}/media")) as response:
-            return response.headers["ETag"]
+    async with aiohttp.ClientSession(headers=server.headers) as http, \
+            http.head(server.url(f"images/{image_id}/media")) as response:
+        return response.headers["ETag"]
 
 
 def media_requests(recorder: Recorder, image_id: str) -> list[dict[str, str]]:

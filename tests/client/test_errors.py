@@ -11,9 +11,26 @@ from typing import Any
 
 import pytest
 
-from filters_client import (BadGateway, BadRequest, ConnectionFailed, FiltersClient, FiltersError, Gone,
-                            NotAcceptable, NotFound, PayloadTooLarge, ProtocolError, RetryPolicy, ServerError,
-                            ServiceUnavailable, Timeout, Timeouts, TooManyRequests, Unauthorized, UnsupportedMedia)
+from filters_client import (
+    BadGateway,
+    BadRequest,
+    ConnectionFailed,
+    FiltersClient,
+    FiltersError,
+    Gone,
+    NotAcceptable,
+    NotFound,
+    PayloadTooLarge,
+    ProtocolError,
+    RetryPolicy,
+    ServerError,
+    ServiceUnavailable,
+    Timeout,
+    Timeouts,
+    TooManyRequests,
+    Unauthorized,
+    UnsupportedMedia,
+)
 from filters_server import keys
 from filters_server.config import Settings
 from filters_server.resources import media_key
@@ -116,19 +133,19 @@ async def test_a_saturated_worker_pool_is_service_unavailable_with_retry_after(
 @pytest.mark.parametrize("status, kind", [(429, TooManyRequests), (500, ServerError), (502, BadGateway),
                                           (599, ServerError), (418, FiltersError)])
 async def test_other_statuses_map_to_their_error(status: int, kind: type[FiltersError], no_env: None) -> None:
-    async with fake_server({("GET", "/images/x"): answer(status)}) as (url, _):
-        async with FiltersClient(url, retry=NO_RETRY) as client:
-            with pytest.raises(kind) as caught:
-                await client.get("x")
+    async with fake_server({("GET", "/images/x"): answer(status)}) as (url, _), \
+            FiltersClient(url, retry=NO_RETRY) as client:
+        with pytest.raises(kind) as caught:
+            await client.get("x")
     assert caught.value.status == status
     assert caught.value.detail == f"fake {status}"
 
 
 async def test_too_many_requests_carries_retry_after(no_env: None) -> None:
-    async with fake_server({("GET", "/images/x"): answer(429, {"Retry-After": "7"})}) as (url, _):
-        async with FiltersClient(url, retry=NO_RETRY) as client:
-            with pytest.raises(TooManyRequests) as caught:
-                await client.get("x")
+    async with fake_server({("GET", "/images/x"): answer(429, {"Retry-After": "7"})}) as (url, _), \
+            FiltersClient(url, retry=NO_RETRY) as client:
+        with pytest.raises(TooManyRequests) as caught:
+            await client.get("x")
     assert caught.value.retry_after == 7.0
 
 
@@ -158,7 +175,6 @@ async def test_html_where_json_is_expected_is_a_protocol_error(no_env: None) -> 
     async def html(request: web.Request) -> web.Response:
         return web.Response(text="<html>proxy login</html>", content_type="text/html")
 
-    async with fake_server({("GET", "/images/x"): html}) as (url, _):
-        async with FiltersClient(url, retry=NO_RETRY) as client:
-            with pytest.raises(ProtocolError):
-                await client.get("x")
+    async with fake_server({("GET", "/images/x"): html}) as (url, _), FiltersClient(url, retry=NO_RETRY) as client:
+        with pytest.raises(ProtocolError):
+            await client.get("x")

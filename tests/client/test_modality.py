@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from filters_client import FiltersClient, ModalitySession, NotImplementedByServer, RetryPolicy
+from filters_client import ConnectionFailed, FiltersClient, ModalitySession, NotImplementedByServer, RetryPolicy
 from filters_server.config import Settings
 from filters_server.simulator import DEFAULT_BASE_PATH as SIM_BASE
 from filters_server.simulator import create_app as create_simulator
@@ -30,8 +30,8 @@ async def simulator() -> AsyncIterator[TestServer]:
 async def acquire(simulator: TestServer) -> tuple[str, str]:
     """One exposure on the simulator: (sessionId, imageId)."""
     device = next(d.device_id for d in CATALOGUE if d.sensor.family == "Select")
-    async with aiohttp.ClientSession(base_url=str(simulator.make_url("/")),
-                                     headers={"Authorization": aiohttp.encode_basic_auth(SIM_USER, SIM_PASSWORD)}) as http:
+    auth = {"Authorization": aiohttp.encode_basic_auth(SIM_USER, SIM_PASSWORD)}
+    async with aiohttp.ClientSession(base_url=str(simulator.make_url("/")), headers=auth) as http:
         async with http.post(f"{SIM_BASE}/acquisition", json={"deviceId": device, "clientName": "t"}) as r:
             session_id = (await r.json())["sessionId"]
         async with http.put(f"{SIM_BASE}/acquisition/{session_id}/info", json={"enable": True}) as r:
@@ -76,7 +76,7 @@ async def test_modality_create_is_not_resent_after_a_broken_connection(no_env: N
     await server.start_server()
     try:
         async with FiltersClient(str(server.make_url("/api")), retry=RetryPolicy(retries=3, backoff=0)) as client:
-            with pytest.raises(Exception):
+            with pytest.raises(ConnectionFailed):
                 await client.create_from_modality("s", "i")
         assert calls == 1
     finally:

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import pytest
 
-from filters_client import (AcquisitionInfo, Binning, Filter, ImageInfo, ImageResource, LutInfo, ModalitySession,
-                            OutputFormat, SelectMode, Task)
-from filters_client.models import extension, media_type
+from filters_client import (
+    AcquisitionInfo,
+    Binning,
+    Filter,
+    ImageInfo,
+    ImageResource,
+    LutInfo,
+    ModalitySession,
+    OutputFormat,
+    SelectMode,
+    Task,
+)
+from filters_client.models import UTC, extension, media_type
 
 WIRE: dict[str, Any] = {
     "id": "0f8fad5b-d9cb-469f-a165-70867728950e",
@@ -26,7 +36,7 @@ WIRE: dict[str, Any] = {
 
 def test_an_image_resource_reads_the_wire_form() -> None:
     resource = ImageResource.from_json(WIRE)
-    assert resource.created_on == datetime(2026, 12, 1, 12, 0, 0, 123000, tzinfo=timezone.utc)
+    assert resource.created_on == datetime(2026, 12, 1, 12, 0, 0, 123000, tzinfo=UTC)
     assert resource.image_info == ImageInfo(LutInfo(2.3, 65535.0, 0.0, 4096, 3612, 418),
                                             AcquisitionInfo(Binning.BINNED_2X2))
     assert resource.modality_session is None

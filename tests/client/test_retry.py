@@ -6,13 +6,14 @@ import asyncio
 import random
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime, timezone
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiohttp import web
 
 from filters_client import FiltersClient, RetryPolicy, ServiceUnavailable
+from filters_client.models import UTC
 from filters_client.retry import parse_retry_after
 from filters_server import keys
 from filters_server.config import Settings
@@ -20,6 +21,9 @@ from filters_server.testing import TEST_PASSWORD, TEST_USER, FiltersTestServer, 
 
 from .conftest import Recorder, start_server
 from .fakes import answer, fake_server
+
+if TYPE_CHECKING:
+    from typing import Self
 
 
 class BlockedPool:
@@ -34,7 +38,7 @@ class BlockedPool:
         self.started.set()
         self.release.wait()
 
-    async def __aenter__(self) -> BlockedPool:
+    async def __aenter__(self) -> Self:
         await asyncio.to_thread(self.started.wait)
         return self
 
@@ -84,12 +88,11 @@ async def test_retries_stop_after_the_configured_count(
         saturated: tuple[FiltersTestServer, Recorder], no_env: None, image_info: dict[str, Any]) -> None:
     server, recorder = saturated
     delays, sleep = sleeper()
-    async with BlockedPool(server):
-        async with FiltersClient(server.base_url, user=TEST_USER, password=TEST_PASSWORD,
-                                 retry=RetryPolicy(retries=2), sleep=sleep) as client:
-            resource = await client.upload(png16(), image_info)
-            with pytest.raises(ServiceUnavailable) as caught:
-                await client.unmap(resource.id)
+    async with BlockedPool(server), FiltersClient(server.base_url, user=TEST_USER, password=TEST_PASSWORD,
+                             retry=RetryPolicy(retries=2), sleep=sleep) as client:
+        resource = await client.upload(png16(), image_info)
+        with pytest.raises(ServiceUnavailable) as caught:
+            await client.unmap(resource.id)
     assert caught.value.retry_after == 1.0
     assert len(delays) == 2
     assert len([p for p in recorder.paths("POST") if p.endswith("/filters/unmap")]) == 3
@@ -97,19 +100,19 @@ async def test_retries_stop_after_the_configured_count(
 
 async def test_a_retry_after_longer_than_the_client_waits_is_raised_at_once(no_env: None) -> None:
     delays, sleep = sleeper()
-    async with fake_server({("GET", "/images/x"): answer(503, {"Retry-After": "3600"})}) as (url, log):
-        async with FiltersClient(url, retry=RetryPolicy(retries=3, max_retry_after=60), sleep=sleep) as client:
-            with pytest.raises(ServiceUnavailable):
-                await client.get("x")
+    async with fake_server({("GET", "/images/x"): answer(503, {"Retry-After": "3600"})}) as (url, log), \
+            FiltersClient(url, retry=RetryPolicy(retries=3, max_retry_after=60), sleep=sleep) as client:
+        with pytest.raises(ServiceUnavailable):
+            await client.get("x")
     assert delays == [] and log == ["GET /api/images/x"]
 
 
 async def test_an_upload_from_bytes_is_resent_after_503(no_env: None, image_info: dict[str, Any]) -> None:
-    delays, sleep = sleeper()
-    async with fake_server({("POST", "/images"): answer(503, {"Retry-After": "0"})}) as (url, log):
-        async with FiltersClient(url, retry=RetryPolicy(retries=2), sleep=sleep) as client:
-            with pytest.raises(ServiceUnavailable):
-                await client.upload(png16(), image_info)
+    _, sleep = sleeper()
+    async with fake_server({("POST", "/images"): answer(503, {"Retry-After": "0"})}) as (url, log), \
+            FiltersClient(url, retry=RetryPolicy(retries=2), sleep=sleep) as client:
+        with pytest.raises(ServiceUnavailable):
+            await client.upload(png16(), image_info)
     assert log == ["POST /api/images"] * 3
 
 
@@ -118,10 +121,10 @@ async def test_an_upload_from_a_one_shot_stream_is_never_resent(no_env: None, im
         yield png16()
 
     delays, sleep = sleeper()
-    async with fake_server({("POST", "/images"): answer(503, {"Retry-After": "0"})}) as (url, log):
-        async with FiltersClient(url, retry=RetryPolicy(retries=2), sleep=sleep) as client:
-            with pytest.raises(ServiceUnavailable):
-                await client.upload(chunks(), image_info)
+    async with fake_server({("POST", "/images"): answer(503, {"Retry-After": "0"})}) as (url, log), \
+            FiltersClient(url, retry=RetryPolicy(retries=2), sleep=sleep) as client:
+        with pytest.raises(ServiceUnavailable):
+            await client.upload(chunks(), image_info)
     assert log == ["POST /api/images"] and delays == []
 
 
@@ -137,9 +140,9 @@ async def test_a_get_is_retried_after_the_connection_breaks(no_env: None) -> Non
         return web.json_response({"apiVersion": "1.0"})
 
     delays, sleep = sleeper()
-    async with fake_server({("GET", "/"): flaky}) as (url, _):
-        async with FiltersClient(url, retry=RetryPolicy(retries=5), sleep=sleep) as client:
-            assert await client.check() == {"apiVersion": "1.0"}
+    async with fake_server({("GET", "/"): flaky}) as (url, _), \
+            FiltersClient(url, retry=RetryPolicy(retries=5), sleep=sleep) as client:
+        assert await client.check() == {"apiVersion": "1.0"}
     assert calls == 4 and len(delays) >= 1
 
 
@@ -157,12 +160,12 @@ def test_retry_after_in_seconds() -> None:
 
 
 def test_retry_after_as_an_http_date() -> None:
-    now = datetime(2026, 10, 21, 7, 27, 30, tzinfo=timezone.utc)
+    now = datetime(2026, 10, 21, 7, 27, 30, tzinfo=UTC)
     assert parse_retry_after("Wed, 21 Oct 2026 07:28:00 GMT", now) == 30.0
 
 
 def test_a_retry_after_date_in_the_past_means_now() -> None:
-    now = datetime(2026, 10, 21, 8, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 10, 21, 8, 0, 0, tzinfo=UTC)
     assert parse_retry_after("Wed, 21 Oct 2026 07:28:00 GMT", now) == 0.0
 
 
