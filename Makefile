@@ -56,10 +56,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_filters.py
 	$(BIN)/python bench/bench_pngcheck.py
 	$(BIN)/python bench/bench_s3.py
+	$(BIN)/python bench/bench_client.py
 
 bench-quick: $(STAMP)
 	$(BIN)/python bench/bench_images.py --quick
 	$(BIN)/python bench/bench_filters_http.py --runs 2
+	$(BIN)/python bench/bench_client.py --quick
 
 # Regenerates the before/after pictures in docs/img from a synthetic phantom.
 filter-pictures: $(STAMP)
