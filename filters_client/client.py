@@ -315,7 +315,7 @@ class FiltersClient:
             except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:  # noqa: UP041
                 error = errors.Timeout(f"{method} {url} timed out ({self.timeouts})", method=method, url=url)
                 error.__cause__ = exc
-            except (aiohttp.ClientError, OSError) as exc:
+            except aiohttp.ClientError as exc:  # (local file errors are not the network's: they propagate)
                 error = errors.ConnectionFailed(f"{method} {url} failed: {type(exc).__name__}: {exc}",
                                                 method=method, url=url)
                 error.__cause__ = exc

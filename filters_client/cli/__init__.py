@@ -225,6 +225,8 @@ def _batch_options(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         parser.error(str(exc))
     if not args.in_dir.is_dir():
         parser.error(f"IN_DIR {args.in_dir} is not a folder")
+    if args.out_dir.resolve() == args.in_dir.resolve():
+        parser.error("OUT_DIR must not be IN_DIR: the outputs would be taken for inputs next time")
     image_info = None
     if args.image_info is not None:
         try:

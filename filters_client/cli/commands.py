@@ -24,7 +24,10 @@ async def run(args: argparse.Namespace, client: FiltersClient) -> int:
         _print_json(await client.check())
     elif command == "upload":
         info_path: Path = args.image_info or args.file.with_suffix(".json")
-        info = json.loads(await asyncio.to_thread(info_path.read_text, encoding="utf-8"))
+        try:
+            info = json.loads(await asyncio.to_thread(info_path.read_text, encoding="utf-8"))
+        except FileNotFoundError:
+            raise ValueError(f"no ImageInfo: {info_path} does not exist (give --image-info FILE)") from None
         resource = await client.upload(args.file, info, filename=args.file.name)
         print(resource.id) if args.id_only else _print_json(resource.to_json())
     elif command == "info":

@@ -224,3 +224,25 @@ async def test_a_pattern_giving_two_filters_one_name_is_a_usage_error(cli: Cli, 
         await cli("batch", str(inputs), str(inputs.parent / "out"), "--filter", "unmap", "--filter", "select",
                   "--name", "{stem}.{ext}")
     assert caught.value.code == 2
+
+
+async def test_out_dir_equal_to_in_dir_is_a_usage_error(cli: Cli, inputs: Path) -> None:
+    with pytest.raises(SystemExit) as caught:
+        await cli("batch", str(inputs), str(inputs), "--filter", "unmap")
+    assert caught.value.code == 2
+
+
+async def test_upload_without_any_image_info_says_so(cli: Cli, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    source = write_png(tmp_path / "lonely.png")
+    assert await cli("upload", str(source)) == 1
+    assert "no ImageInfo" in capsys.readouterr().err
+
+
+async def test_the_live_bar_counts_every_file(cli: Cli, inputs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = inputs.parent / "out"
+    code = await cli("batch", str(inputs), str(out), "-r", "--image-info", str(inputs.parent / "default.json"),
+                     "--filter", "unmap", "--progress", "bar")
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "3/3" in err and "3 done" in err
