@@ -246,3 +246,20 @@ async def test_the_live_bar_counts_every_file(cli: Cli, inputs: Path, capsys: py
     assert code == 0
     err = capsys.readouterr().err
     assert "3/3" in err and "3 done" in err
+
+
+async def test_credentials_from_a_netrc_file_option(server: FiltersTestServer, no_env: None, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine 127.0.0.1 login {TEST_USER} password {TEST_PASSWORD}\n")
+    netrc.chmod(0o600)
+    code = await asyncio.to_thread(main, ["--url", server.base_url, "--netrc", str(netrc), "info",
+                                          "3b0f4b52-0000-4000-8000-000000000000"])
+    assert code == 1 and "404" in capsys.readouterr().err  # authenticated: not found rather than 401
+
+
+async def test_a_password_env_that_is_not_set_is_a_usage_error(server: FiltersTestServer, no_env: None,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    code = await asyncio.to_thread(main, ["--url", server.base_url, "--user", "x", "--password-env", "NOPE_NOT_SET",
+                                          "check"])
+    assert code == 2 and "NOPE_NOT_SET" in capsys.readouterr().err

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import random
+import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiohttp import web
 
-from filters_client import FiltersClient, RetryPolicy, ServiceUnavailable
+from filters_client import ConnectionFailed, FiltersClient, RetryPolicy, ServiceUnavailable
 from filters_client.models import UTC
 from filters_client.retry import parse_retry_after
 from filters_server import keys
@@ -171,3 +173,30 @@ def test_a_retry_after_date_in_the_past_means_now() -> None:
 
 def test_an_unreadable_retry_after_is_ignored() -> None:
     assert parse_retry_after("soon") is None
+
+
+async def test_an_upload_from_a_path_is_read_again_for_each_attempt(no_env: None, image_info: dict[str, Any],
+                                                                    png_file: Path) -> None:
+    sizes: list[int] = []
+
+    async def refuse(request: web.Request) -> web.Response:
+        sizes.append(len(await request.read()))
+        return web.Response(status=503, headers={"Retry-After": "0"})
+
+    _, sleep = sleeper()
+    async with fake_server({("POST", "/images"): refuse}) as (url, _), \
+            FiltersClient(url, retry=RetryPolicy(retries=1), sleep=sleep) as client:
+        with pytest.raises(ServiceUnavailable):
+            await client.upload(png_file, image_info)
+    assert len(sizes) == 2 and sizes[0] == sizes[1] > png_file.stat().st_size
+
+
+async def test_an_upload_is_retried_when_it_could_not_connect(no_env: None, image_info: dict[str, Any]) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    delays, sleep = sleeper()
+    async with FiltersClient(f"http://127.0.0.1:{port}/api", retry=RetryPolicy(retries=2), sleep=sleep) as client:
+        with pytest.raises(ConnectionFailed):
+            await client.upload(png16(), image_info)
+    assert len(delays) == 2
