@@ -94,3 +94,15 @@ async def test_no_resume_starts_again(client: FiltersClient, recorder: Recorder,
 
     assert dest.read_bytes() == MEDIA
     assert "Range" not in media_requests(recorder, resource.id)[-1]
+
+
+async def test_a_part_that_is_already_whole_is_completed_without_a_body(
+        client: FiltersClient, server: FiltersTestServer, image_info: dict[str, Any], tmp_path: Path) -> None:
+    resource = await client.upload(MEDIA, image_info)
+    (tmp_path / "media.png.part").write_bytes(MEDIA)  # interrupted after the last byte, before the rename
+    (tmp_path / "media.png.part.etag").write_text(await media_etag(server, resource.id))
+
+    dest = await client.download_media(resource.id, tmp_path / "media.png")
+
+    assert dest.read_bytes() == MEDIA
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["media.png"]
