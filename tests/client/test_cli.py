@@ -263,3 +263,11 @@ async def test_a_password_env_that_is_not_set_is_a_usage_error(server: FiltersTe
     code = await asyncio.to_thread(main, ["--url", server.base_url, "--user", "x", "--password-env", "NOPE_NOT_SET",
                                           "check"])
     assert code == 2 and "NOPE_NOT_SET" in capsys.readouterr().err
+
+
+async def test_keep_leaves_the_resources_on_the_server(cli: Cli, server: FiltersTestServer, inputs: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert await batch(cli, inputs, "--keep") == 0
+    await server.app[keys.BACKGROUND].drain()
+    stored = server.storage.keys()
+    assert len([key for key in stored if key.endswith("/meta.json")]) == 3

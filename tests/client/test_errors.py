@@ -14,6 +14,7 @@ import pytest
 from filters_client import (
     BadGateway,
     BadRequest,
+    ClientRequestError,
     ConnectionFailed,
     FiltersClient,
     FiltersError,
@@ -22,6 +23,7 @@ from filters_client import (
     NotFound,
     PayloadTooLarge,
     ProtocolError,
+    RequestTimeout,
     RetryPolicy,
     ServerError,
     ServiceUnavailable,
@@ -130,8 +132,8 @@ async def test_a_saturated_worker_pool_is_service_unavailable_with_retry_after(
         await server.close()
 
 
-@pytest.mark.parametrize("status, kind", [(429, TooManyRequests), (500, ServerError), (502, BadGateway),
-                                          (599, ServerError), (418, FiltersError)])
+@pytest.mark.parametrize("status, kind", [(408, RequestTimeout), (429, TooManyRequests), (500, ServerError),
+                                          (502, BadGateway), (599, ServerError), (418, ClientRequestError)])
 async def test_other_statuses_map_to_their_error(status: int, kind: type[FiltersError], no_env: None) -> None:
     async with fake_server({("GET", "/images/x"): answer(status)}) as (url, _), \
             FiltersClient(url, retry=NO_RETRY) as client:
