@@ -187,14 +187,14 @@ class FiltersClient:
                 start = _content_range_start(response.headers.get("Content-Range"))
                 if start != await files.file_size(part):
                     raise errors.ProtocolError(f"the server resumed at byte {start}, not where the part ends")
-                await files.append_body(response, part, truncate=False)
+                await files.append_body(response, part)
                 return True
             # The whole file: drop any old part, note the ETag first, so a break from here on resumes.
             etag = response.headers.get("ETag", "")
             await files.remove(part, tag_file)
             if etag:
                 await files.write_text(tag_file, etag)
-            await files.append_body(response, part, truncate=False)
+            await files.append_body(response, part)
             return True
 
         for _ in range(2):  # a second time only when an unusable part was thrown away

@@ -47,10 +47,10 @@ async def write_body(response: ClientResponse, dest: Path) -> int:
     return written
 
 
-async def append_body(response: ClientResponse, part: Path, *, truncate: bool) -> int:
-    """Write (``truncate``) or append the body to ``part``, flushing as it goes so a break keeps what came."""
+async def append_body(response: ClientResponse, part: Path) -> int:
+    """Append the body to ``part`` (created if absent); what came before a break stays there."""
     written = 0
-    async with aiofiles.open(part, "wb" if truncate else "ab") as handle:
+    async with aiofiles.open(part, "ab") as handle:
         async for chunk in body_chunks(response):
             await handle.write(chunk)
             written += len(chunk)
