@@ -16,6 +16,8 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar, overload
 
 from .client import Accept, FiltersClient, PathArg
 from .models import Filter, ImageInfo, ImageResource, OutputFormat, SelectMode, Task
+from .retry import RetryPolicy
+from .settings import Timeouts
 
 if TYPE_CHECKING:  # typing.Self is 3.11+
     from typing import Self
@@ -56,10 +58,15 @@ class SyncFiltersClient:
     Use as a context manager (``with SyncFiltersClient() as client:``) or call :meth:`close`.
     """
 
-    def __init__(self, url: str | None = None, **options: Any) -> None:
+    def __init__(self, url: str | None = None, *, user: str | None = None, password: str | None = None,
+                 netrc_file: PathArg | None = None, env: Mapping[str, str] | None = None,
+                 ca_file: PathArg | None = None, verify: bool = True, timeouts: Timeouts | None = None,
+                 retry: RetryPolicy | None = None, connections: int = 16, user_agent: str | None = None) -> None:
         self._loop = _LoopThread()
         try:
-            self._client = FiltersClient(url, **options)
+            self._client = FiltersClient(url, user=user, password=password, netrc_file=netrc_file, env=env,
+                                         ca_file=ca_file, verify=verify, timeouts=timeouts, retry=retry,
+                                         connections=connections, user_agent=user_agent)
         except BaseException:
             self._loop.stop()
             raise
