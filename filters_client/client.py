@@ -420,7 +420,7 @@ def _media_source(media: Media) -> tuple[MediaSource, Replay]:
             try:
                 yield handle  # aiohttp reads it in chunks in its executor
             finally:
-                await asyncio.to_thread(handle.close)
+                handle.close()  # read-only: nothing to flush, so closing does not block
         return from_path, Replay.REFUSED_ONLY
     if isinstance(media, (io.IOBase,)) or hasattr(media, "read"):
         handle: IO[bytes] = media  # type: ignore[assignment]

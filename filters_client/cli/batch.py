@@ -17,17 +17,16 @@ import dataclasses
 import json
 import os
 import time
-from collections.abc import Awaitable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from ..client import FiltersClient
 from ..errors import FiltersError
 from ..models import extension
+from ..shielding import finish
 from .filtergroups import Step
 from .progress import Progress
-
-T = TypeVar("T")
 
 DEFAULT_NAME = "{stem}.{filter}{params}.{ext}"
 NAME_FIELDS = "{stem} {name} {filter} {params} {ext} {mode} {task} {sharpness}"
@@ -108,23 +107,6 @@ def check_pattern(pattern: str, steps: tuple[Step, ...]) -> None:
     if len(set(names)) != len(names):
         raise ValueError(f"--name pattern {pattern!r} gives the same file name to two filters: "
                          "add {params} or {ext}")
-
-
-async def finish(awaitable: Awaitable[T]) -> T:
-    """Await to the end even if cancelled meanwhile (clean-up must not be cut short); the
-    cancellation is raised afterwards. Bounded by the client's timeouts."""
-    task = asyncio.ensure_future(awaitable)
-    cancelled = False
-    while not task.done():
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            if task.cancelled():
-                raise
-            cancelled = True
-    if cancelled:
-        raise asyncio.CancelledError
-    return task.result()
 
 
 def walk(in_dir: Path, recursive: bool, skip: Path | None) -> Iterator[Path]:
