@@ -271,3 +271,9 @@ async def test_keep_leaves_the_resources_on_the_server(cli: Cli, server: Filters
     await server.app[keys.BACKGROUND].drain()
     stored = server.storage.keys()
     assert len([key for key in stored if key.endswith("/meta.json")]) == 3
+
+
+async def test_connection_options_may_follow_the_subcommand(server: FiltersTestServer, no_env: None,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert await asyncio.to_thread(main, ["check", "--url", server.base_url, "--retries", "0"]) == 0
+    assert json.loads(capsys.readouterr().out)["apiVersion"] == "1.0"
