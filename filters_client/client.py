@@ -14,7 +14,15 @@ import io
 import json
 import os
 import ssl
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Container, Iterable, Mapping
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Container,
+    Iterable,
+    Mapping,
+)
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, TypeVar, overload
@@ -23,8 +31,22 @@ from urllib.parse import quote
 import aiohttp
 
 from . import errors, files
-from .models import Filter, ImageInfo, ImageResource, OutputFormat, SelectMode, Task, media_type
-from .retry import GATEWAY_STATUSES, RETRY_STATUSES, Replay, RetryPolicy, parse_retry_after
+from .models import (
+    Filter,
+    ImageInfo,
+    ImageResource,
+    OutputFormat,
+    SelectMode,
+    Task,
+    media_type,
+)
+from .retry import (
+    GATEWAY_STATUSES,
+    RETRY_STATUSES,
+    Replay,
+    RetryPolicy,
+    parse_retry_after,
+)
 from .settings import Credentials, Timeouts, resolve_credentials, resolve_url
 
 if TYPE_CHECKING:  # typing.Self is 3.11+

@@ -21,7 +21,14 @@ from ..client import FiltersClient
 from ..errors import FiltersError, Unauthorized
 from ..models import SelectMode, Task
 from ..retry import RetryPolicy
-from ..settings import DEFAULT_URL, ENV_PASSWORD, ENV_URL, ENV_USER, CredentialsError, Timeouts
+from ..settings import (
+    DEFAULT_URL,
+    ENV_PASSWORD,
+    ENV_URL,
+    ENV_USER,
+    CredentialsError,
+    Timeouts,
+)
 from . import commands
 from .batch import DEFAULT_NAME, NAME_FIELDS, Batch, BatchOptions, check_pattern
 from .filtergroups import FilterAction, FilterOptionAction, steps

@@ -14,7 +14,13 @@ from aiohttp import web
 
 from filters_client import FiltersClient, RetryPolicy, SyncFiltersClient
 from filters_server.config import Settings
-from filters_server.testing import TEST_PASSWORD, TEST_USER, FiltersTestServer, png16, sample_image_info
+from filters_server.testing import (
+    TEST_PASSWORD,
+    TEST_USER,
+    FiltersTestServer,
+    png16,
+    sample_image_info,
+)
 
 
 class Recorder:

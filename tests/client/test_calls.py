@@ -8,7 +8,16 @@ from typing import Any
 
 import pytest
 
-from filters_client import Binning, Filter, FiltersClient, ImageInfo, NotFound, OutputFormat, SelectMode, Task
+from filters_client import (
+    Binning,
+    Filter,
+    FiltersClient,
+    ImageInfo,
+    NotFound,
+    OutputFormat,
+    SelectMode,
+    Task,
+)
 from filters_server.testing import FiltersTestServer, png16
 
 from .conftest import Recorder, direct_filter

@@ -15,7 +15,13 @@ from filters_client.cli import build_parser, main
 from filters_client.cli.filtergroups import steps
 from filters_client.models import Filter
 from filters_server import keys
-from filters_server.testing import TEST_PASSWORD, TEST_USER, FiltersTestServer, png16, sample_image_info
+from filters_server.testing import (
+    TEST_PASSWORD,
+    TEST_USER,
+    FiltersTestServer,
+    png16,
+    sample_image_info,
+)
 
 from .conftest import Recorder, direct_filter, write_png
 

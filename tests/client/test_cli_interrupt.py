@@ -15,7 +15,12 @@ from aiohttp import web
 
 from filters_server import keys
 from filters_server.config import Settings
-from filters_server.testing import TEST_PASSWORD, TEST_USER, FiltersTestServer, sample_image_info
+from filters_server.testing import (
+    TEST_PASSWORD,
+    TEST_USER,
+    FiltersTestServer,
+    sample_image_info,
+)
 
 from .conftest import Recorder, write_png
 

@@ -9,7 +9,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from filters_client import ConnectionFailed, FiltersClient, ModalitySession, NotImplementedByServer, RetryPolicy
+from filters_client import (
+    ConnectionFailed,
+    FiltersClient,
+    ModalitySession,
+    NotImplementedByServer,
+    RetryPolicy,
+)
 from filters_server.config import Settings
 from filters_server.simulator import DEFAULT_BASE_PATH as SIM_BASE
 from filters_server.simulator import create_app as create_simulator

@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aiohttp import web
 
-from filters_client import ConnectionFailed, FiltersClient, RetryPolicy, ServiceUnavailable
+from filters_client import (
+    ConnectionFailed,
+    FiltersClient,
+    RetryPolicy,
+    ServiceUnavailable,
+)
 from filters_client.models import UTC
 from filters_client.retry import parse_retry_after
 from filters_server import keys

@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from filters_client import DEFAULT_URL, CredentialsError, FiltersClient, NotFound, RetryPolicy, TLSError, Unauthorized
+from filters_client import (
+    DEFAULT_URL,
+    CredentialsError,
+    FiltersClient,
+    NotFound,
+    RetryPolicy,
+    TLSError,
+    Unauthorized,
+)
 from filters_client.settings import resolve_credentials, resolve_url
 from filters_server.testing import TEST_PASSWORD, TEST_USER, FiltersTestServer
 
