@@ -51,7 +51,7 @@ LINT_PATHS := filters_server backends tests bench scripts fuzz
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
-	$(BIN)/mypy filters_server backends
+	$(BIN)/mypy filters_server backends filters_client
 	$(BIN)/lint-imports
 
 S3_TEST_DIR := var/test-s3
@@ -81,10 +81,12 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_s3.py
 	$(BIN)/python bench/bench_dicom.py
 	$(BIN)/python bench/bench_viewer.py
+	$(BIN)/python bench/bench_client.py
 
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_images.py --quick
 	$(BIN)/python bench/bench_filters_http.py --quick
+	$(BIN)/python bench/bench_client.py --quick
 
 # Regenerates the before/after pictures in docs/img from a synthetic phantom.
 filter-pictures: $(STAMP)
