@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import ssl
 import sys
@@ -13,28 +12,8 @@ from aiohttp import web
 from filters_server.app import create_app, load_users
 from filters_server.config import load_settings
 from filters_server.core.users import hash_password
+from filters_server.logsetup import configure_logging
 from filters_server.tls import server_ssl_context
-
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
-
-
-def configure_logging(level: str, fmt: str) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(
-        JsonFormatter() if fmt == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    )
-    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,7 +21,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if namespace.hash_password is not None:
         print(hash_password(namespace.hash_password))
         return 0
-    configure_logging(settings.log_level, settings.log_format)
     try:
         users = load_users(settings)
     except (OSError, ValueError) as exc:
@@ -62,25 +40,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, ssl.SSLError) as exc:
             print(f"filters-server: cannot use the TLS certificate/key: {exc}", file=sys.stderr)
             return 2
-    app = create_app(settings, users=users)
+    try:
+        app = create_app(settings, users=users)
+    except ValueError as exc:  # e.g. s3:// storage without the [s3] extra installed
+        print(f"filters-server: {exc}", file=sys.stderr)
+        return 2
+    listener = configure_logging(settings.log_level, settings.log_format)
     log = logging.getLogger("filters_server")
-    log.info(
-        "serving %s://%s:%d%s/ for users %s with storage %s",
-        "https" if ssl_context else "http",
-        settings.host,
-        settings.port,
-        settings.base_path,
-        ", ".join(sorted(users)),
-        settings.storage,
-    )
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        ssl_context=ssl_context,
-        print=None,
-        access_log=logging.getLogger("aiohttp.access"),
-    )
+    try:
+        log.info(
+            "serving %s://%s:%d%s/ for users %s with storage %s",
+            "https" if ssl_context else "http",
+            settings.host,
+            settings.port,
+            settings.base_path,
+            ", ".join(sorted(users)),
+            settings.storage,
+        )
+        # The access log is the audit log (filters_server.api.audit), set up by create_app.
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            ssl_context=ssl_context,
+            print=lambda _banner: log.info("listening on %s:%d", settings.host, settings.port),
+        )
+    finally:
+        listener.stop()
     return 0
 
 

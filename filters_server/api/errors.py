@@ -37,6 +37,7 @@ class Answer:
     log_level: int | None = None  # log one line (no traceback) at this level...
     log_hint: str = ""  # ...ending with this advice for the operator
     counts_as_storage_error: bool = False
+    retry_after_of: Callable[[BaseException], int] | None = None  # a Retry-After that the exception knows
 
 
 RETRY_SOON = {"Retry-After": "1"}
@@ -57,6 +58,8 @@ ANSWERS: dict[type[BaseException], Answer] = {
     errors.NotConfigured: Answer(501),
     errors.UpstreamFailed: Answer(502),
     errors.PoolFull: Answer(503, headers=RETRY_SOON),
+    errors.LoginThrottled: Answer(429, retry_after_of=lambda exc: getattr(exc, "retry_after", 1)),
+    errors.AuthenticationBusy: Answer(503, headers=RETRY_SOON),
     StorageUnavailable: Answer(
         503,
         "Storage is temporarily unavailable; retry shortly.",
@@ -125,8 +128,9 @@ def error_middleware(on_storage_error: Callable[[], object] | None = None) -> Mi
                 )
             if answer.counts_as_storage_error and on_storage_error is not None:
                 on_storage_error()
-            return problem_response(
-                answer.status, answer.detail or str(exc), title=answer.title, headers=answer.headers
-            )
+            headers = dict(answer.headers)
+            if answer.retry_after_of is not None:
+                headers["Retry-After"] = str(answer.retry_after_of(exc))
+            return problem_response(answer.status, answer.detail or str(exc), title=answer.title, headers=headers)
 
     return middleware
