@@ -172,8 +172,9 @@ def report(name: str, result: dict[str, float]) -> None:
     answers = {k.removeprefix("status_"): int(v) for k, v in result.items() if k.startswith("status_")}
     if "unknown" in result:
         print(
-            f"{name:<24} unknown user {result['unknown'] * 1000:6.1f} ms, wrong password {result['wrong'] * 1000:6.1f} ms"
-            f" (medians): ratio {result['unknown'] / result['wrong']:.2f} (target 0.8-1.25)"
+            f"{name:<24} unknown user {result['unknown'] * 1000:6.1f} ms, "
+            f"wrong password {result['wrong'] * 1000:6.1f} ms (medians): "
+            f"ratio {result['unknown'] / result['wrong']:.2f} (target 0.8-1.25)"
         )
     print(
         f"{name:<24} /healthz idle p50 {result['healthz_idle_p50'] * 1000:.1f} ms; under {FLOOD_CLIENTS} guessing "
