@@ -72,9 +72,10 @@ class MalformedRequestFilter(logging.Filter):
             return False
         self._written += 1
         reason = error.message.splitlines()[0] if error.message else ""
+        original = record.getMessage()
         record.msg = "%s: %s %s%s"
         record.args = (
-            record.getMessage(),
+            original,
             type(error).__name__,
             reason,
             f" ({self.suppressed} similar lines suppressed)" if self.suppressed else "",

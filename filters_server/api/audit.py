@@ -72,7 +72,7 @@ class AuditLog(AbstractAccessLogger):
             "route": route_label(request),
             "resource_id": match_info.get("id", "-") if match_info is not None else "-",
             "status": response.status,
-            "bytes": response.body_length,
+            "bytes": _body_bytes(request, response),
             "duration_ms": round(time * 1000, 3),
             "remote": request.remote or "-",
         }
@@ -89,6 +89,15 @@ class AuditLog(AbstractAccessLogger):
             fields["remote"],
             extra={"audit": fields},
         )
+
+
+def _body_bytes(request: web.BaseRequest, response: web.StreamResponse) -> int:
+    """The answer's body size: its Content-Length (files sent with sendfile() are not counted
+    by aiohttp's writer), else what the writer saw, headers included (streams without a length)."""
+    if request.method == "HEAD" or response.status in (204, 304):
+        return 0
+    length = response.content_length
+    return length if length is not None else response.body_length
 
 
 def access_log_args() -> dict[str, object]:
