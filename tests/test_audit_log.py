@@ -56,7 +56,9 @@ async def test_a_sane_request_id_from_the_client_is_returned(access_records, cli
     assert (await access_records.of("trace-42.a_b")).audit["status"] == 404
 
 
-@pytest.mark.parametrize("offered", [None, "has space", "x" * 129, "semi;colon"], ids=["absent", "space", "long", "punct"])
+@pytest.mark.parametrize(
+    "offered", [None, "has space", "x" * 129, "semi;colon"], ids=["absent", "space", "long", "punct"]
+)
 async def test_a_request_id_is_generated_when_none_or_no_sane_one_is_given(access_records, client, offered):
     headers = {"X-Request-ID": offered} if offered is not None else {}
     response = await client.get(f"{BASE}/images/{MISSING_ID}", headers=headers)

@@ -62,9 +62,8 @@ def test_json_format_writes_audit_records_as_fields(process_logging, capsys):
 
 def malformed_record(exc: Exception | None = None) -> logging.LogRecord:
     exc = exc or BadHttpMessage("Invalid header token")
-    return logging.LogRecord(
-        "aiohttp.server", logging.ERROR, __file__, 1, "Error handling request from %s", ("10.0.0.9",), (type(exc), exc, None)
-    )
+    message, args = "Error handling request from %s", ("10.0.0.9",)
+    return logging.LogRecord("aiohttp.server", logging.ERROR, __file__, 1, message, args, (type(exc), exc, None))
 
 
 def test_a_malformed_request_is_one_warning_line_without_traceback():
