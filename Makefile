@@ -41,7 +41,7 @@ run: $(RUN_STAMP)
 run-tls: $(RUN_STAMP)
 	@mkdir -p var
 	@$(BIN)/python -m filters_server.devcert var/tls
-	@if [ -z "$$FILTERS_USERS$$FILTERS_USERS_FILE" ]; then $(BIN)/python scripts/dev_users.py $(DEV_USERS); fi
+	@if [ -z "$$FILTERS_USERS$$FILTERS_USERS_FILE" ]; then $(BIN)/python scripts/dev_users.py $(DEV_USERS) --tls; fi
 	@if [ -z "$$FILTERS_USERS$$FILTERS_USERS_FILE" ]; then export FILTERS_USERS_FILE=$(DEV_USERS); fi; \
 	  exec $(BIN)/filters-server --host $(HOST) --port $(PORT) --storage $${FILTERS_STORAGE:-$(STORAGE)} \
 	    --tls-cert var/tls/server.pem --tls-key var/tls/server-key.pem
