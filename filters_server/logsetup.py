@@ -71,7 +71,7 @@ class MalformedRequestFilter(logging.Filter):
             self.suppressed += 1
             return False
         self._written += 1
-        reason = error.message.splitlines()[0] if error.message else ""
+        reason = error.message.splitlines()[0].rstrip(": ") if error.message else ""
         original = record.getMessage()
         record.msg = "%s: %s %s%s"
         record.args = (
