@@ -15,7 +15,7 @@ from aiohttp import web
 from backends import Storage, open_storage
 from filters_server.api import appkeys as keys
 from filters_server.api import filter_routes, image_routes, modality_routes
-from filters_server.api.audit import access_log_args, request_id_middleware, send_request_id
+from filters_server.api.audit import access_log_args, send_request_id
 from filters_server.api.auth import UsersAuth
 from filters_server.api.errors import error_middleware
 from filters_server.api.metrics import METRICS, Metrics, metrics_handler, metrics_middleware
@@ -61,7 +61,6 @@ def create_app(
     metrics = Metrics()
     app = web.Application(
         middlewares=[
-            request_id_middleware(),
             metrics_middleware(metrics),
             error_middleware(metrics.storage_errors.inc),
             UsersAuth(authenticator),

@@ -16,7 +16,6 @@ import uuid
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
-from aiohttp.typedefs import Handler, Middleware
 
 from filters_server.api.auth import USER_KEY
 from filters_server.api.metrics import route_label
@@ -33,22 +32,13 @@ def request_id_of(request: web.Request) -> str:
     return offered if _SANE_REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
 
 
-def request_id_middleware() -> Middleware:
-    """Give every request its id before anything else runs (the outermost middleware)."""
-
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        request[REQUEST_ID_KEY] = request_id_of(request)
-        return await handler(request)
-
-    return middleware
-
-
 async def send_request_id(request: web.Request, response: web.StreamResponse) -> None:
-    """``on_response_prepare``: every answer, streamed or raised, carries ``X-Request-ID``."""
-    request_id = request.get(REQUEST_ID_KEY)
-    if request_id is None:
-        request_id = request[REQUEST_ID_KEY] = request_id_of(request)
+    """``on_response_prepare``: every answer, streamed or raised, carries ``X-Request-ID``.
+
+    The id is settled here rather than in a middleware (one layer less on every request); the
+    access record, written after the answer, reads it from the request.
+    """
+    request_id = request[REQUEST_ID_KEY] = request_id_of(request)
     response.headers[REQUEST_ID_HEADER] = request_id
 
 
