@@ -10,7 +10,7 @@ STORAGE ?= file:var/storage
 DEV_USERS := var/dev-users.txt
 PYTEST_ARGS ?=
 
-.PHONY: all install run run-tls test lint bench bench-quick filter-pictures clean
+.PHONY: all install run run-tls test test-pythons lint bench bench-quick filter-pictures clean
 
 all: lint test
 
@@ -41,7 +41,7 @@ run: $(RUN_STAMP)
 run-tls: $(RUN_STAMP)
 	@mkdir -p var
 	@$(BIN)/python -m filters_server.devcert var/tls
-	@if [ -z "$$FILTERS_USERS$$FILTERS_USERS_FILE" ]; then $(BIN)/python scripts/dev_users.py $(DEV_USERS); fi
+	@if [ -z "$$FILTERS_USERS$$FILTERS_USERS_FILE" ]; then $(BIN)/python scripts/dev_users.py $(DEV_USERS) --tls; fi
 	@if [ -z "$$FILTERS_USERS$$FILTERS_USERS_FILE" ]; then export FILTERS_USERS_FILE=$(DEV_USERS); fi; \
 	  exec $(BIN)/filters-server --host $(HOST) --port $(PORT) --storage $${FILTERS_STORAGE:-$(STORAGE)} \
 	    --tls-cert var/tls/server.pem --tls-key var/tls/server-key.pem
@@ -61,8 +61,13 @@ S3_TEST_DIR := var/test-s3
 test: $(STAMP)
 	@mkdir -p $(S3_TEST_DIR)
 	$(BIN)/python tests/s3_endpoint.py start --port-file $(S3_TEST_DIR)/port --pid-file $(S3_TEST_DIR)/pid --log $(S3_TEST_DIR)/moto.log
-	FILTERS_TEST_S3_ENDPOINT=http://127.0.0.1:$$(cat $(S3_TEST_DIR)/port) $(BIN)/python -m pytest $(PYTEST_ARGS); \
+	FILTERS_TEST_S3_ENDPOINT=http://127.0.0.1:$$(cat $(S3_TEST_DIR)/port) $(BIN)/python -m pytest --ignore=tests/pythons $(PYTEST_ARGS); \
 	  status=$$?; $(BIN)/python tests/s3_endpoint.py stop --pid-file $(S3_TEST_DIR)/pid; exit $$status
+
+# `pip install .` (no extras) into a fresh venv of the oldest and the newest Python that setup.cfg
+# claims, then one upload with each; an interpreter this machine lacks is skipped, saying so.
+test-pythons: $(STAMP)
+	$(BIN)/python -m pytest tests/pythons -rs $(PYTEST_ARGS)
 
 BENCH_STAMP := $(VENV)/.installed-bench
 

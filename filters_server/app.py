@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import signal
 import time
 from collections.abc import AsyncIterator, Iterable
 
@@ -14,6 +15,7 @@ from aiohttp import web
 from backends import Storage, open_storage
 from filters_server.api import appkeys as keys
 from filters_server.api import filter_routes, image_routes, listing_routes, modality_routes
+from filters_server.api.audit import access_log_args, send_request_id
 from filters_server.api.auth import UsersAuth
 from filters_server.api.errors import error_middleware
 from filters_server.api.metrics import METRICS, Metrics, metrics_handler, metrics_middleware
@@ -21,6 +23,7 @@ from filters_server.api.service_routes import add_service_routes
 from filters_server.api.viewer_routes import add_viewer_routes
 from filters_server.clients.modality import ModalityClient
 from filters_server.config import Settings
+from filters_server.core.authentication import Authenticator
 from filters_server.core.background import BackgroundTasks
 from filters_server.core.decoded import DecodedImages
 from filters_server.core.index import Clock, ResourceIndex
@@ -29,6 +32,7 @@ from filters_server.core.result_bounds import ResultBounds
 from filters_server.core.results import ResultCache
 from filters_server.core.sessions import SessionWatch
 from filters_server.core.sweeper import Sweeper
+from filters_server.core.throttle import LoginThrottle
 from filters_server.core.users import Credential, parse_users, read_users_file
 from filters_server.core.workers import WorkerPool
 
@@ -56,12 +60,18 @@ def create_app(
     """
     settings = settings or Settings()
     users = users if users is not None else load_users(settings)
+    authenticator = make_authenticator(settings, users)
     metrics = Metrics()
     app = web.Application(
-        middlewares=[metrics_middleware(metrics), error_middleware(metrics.storage_errors.inc), UsersAuth(users)],
+        middlewares=[
+            metrics_middleware(metrics),
+            error_middleware(metrics.storage_errors.inc),
+            UsersAuth(authenticator),
+        ],
         client_max_size=settings.max_json_bytes,
         handler_args=handler_args(settings),
     )
+    app.on_response_prepare.append(send_request_id)
     app[METRICS] = metrics
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock or time.time
@@ -75,6 +85,8 @@ def create_app(
         min_free_bytes=settings.min_free_bytes,
     )
     app[keys.INDEX] = ResourceIndex(app[keys.STORAGE], app[keys.CLOCK])
+    app[keys.AUTHENTICATOR] = authenticator
+    app.cleanup_ctx.append(_users_lifetime)
     app.cleanup_ctx.append(_storage_lifetime)
     app.cleanup_ctx.append(_sweeper_lifetime)
     app.cleanup_ctx.append(_workers_lifetime)
@@ -93,8 +105,65 @@ def create_app(
     return app
 
 
-def handler_args(settings: Settings) -> dict[str, float | int]:
-    """Connection limits for aiohttp's protocol handler; any runner (run_app, TestServer) applies them.
+def make_authenticator(settings: Settings, users: dict[str, Credential]) -> Authenticator:
+    throttle = LoginThrottle(
+        per_user=settings.auth_max_failures_per_user,
+        per_address=settings.auth_max_failures_per_address,
+        window=settings.auth_failure_window_seconds,
+    )
+    return Authenticator(
+        users,
+        throttle=throttle,
+        hash_threads=settings.auth_hash_threads,
+        queue_depth=settings.auth_queue_depth,
+        cache_size=settings.auth_cache_size,
+        cache_seconds=settings.auth_cache_seconds,
+    )
+
+
+async def reload_users(app: web.Application) -> bool:
+    """Read the users again (SIGHUP); a file that cannot be used keeps the table in force."""
+    settings = app[keys.SETTINGS]
+    try:
+        users = await asyncio.get_running_loop().run_in_executor(None, load_users, settings)
+        app[keys.AUTHENTICATOR].replace_users(users)
+    except (OSError, ValueError) as exc:
+        log.error("users NOT reloaded from %s, the previous users stay in force: %s", settings.users_file, exc)
+        return False
+    log.info("users reloaded from %s: %d users", settings.users_file, len(users))
+    return True
+
+
+async def _users_lifetime(app: web.Application) -> AsyncIterator[None]:
+    """SIGHUP reloads --users-file without a restart, where the platform has signals."""
+    loop = asyncio.get_running_loop()
+    reloads: set[asyncio.Task[bool]] = set()
+
+    def on_sighup() -> None:
+        task = loop.create_task(reload_users(app), name="reload-users")
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    watching = False
+    if app[keys.SETTINGS].users_file and hasattr(signal, "SIGHUP"):
+        try:
+            loop.add_signal_handler(signal.SIGHUP, on_sighup)
+            watching = True
+        except (NotImplementedError, RuntimeError, ValueError):  # no signals here (Windows, not the main thread)
+            log.info("SIGHUP cannot be handled here: users are read once at start")
+    try:
+        yield
+    finally:
+        if watching:
+            loop.remove_signal_handler(signal.SIGHUP)
+        for task in list(reloads):
+            task.cancel()
+        app[keys.AUTHENTICATOR].close()
+
+
+def handler_args(settings: Settings) -> dict[str, object]:
+    """Connection limits and the audit log for aiohttp's protocol handler; any runner (run_app,
+    TestServer) applies them.
 
     The keep-alive timer also runs while a connection has not finished its request headers,
     so a client trickling header bytes is cut off after it too.
@@ -104,6 +173,7 @@ def handler_args(settings: Settings) -> dict[str, float | int]:
         "max_line_size": settings.max_request_line_bytes,
         "max_field_size": settings.max_header_bytes,
         "max_headers": settings.max_headers,
+        **access_log_args(),
     }
 
 

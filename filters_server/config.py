@@ -13,6 +13,8 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from filters_server import __version__
+
 DEFAULT_PORT = 43809
 DEFAULT_BASE_PATH = "/api/dsio/filters/v1"
 
@@ -116,6 +118,14 @@ class Settings:
     max_decoded_bytes: int = 1024 * 1024 * 1024
     max_results_bytes_per_image: int = 32 * 1024 * 1024
     max_results_bytes: int = 4 * 1024 * 1024 * 1024
+    # Authentication under attack.
+    auth_hash_threads: int = 2
+    auth_queue_depth: int = 16
+    auth_cache_size: int = 1024
+    auth_cache_seconds: float = 300.0
+    auth_max_failures_per_user: int = 5
+    auth_max_failures_per_address: int = 20
+    auth_failure_window_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         if not self.base_path.startswith("/") or (self.base_path.endswith("/") and self.base_path != "/"):
@@ -210,6 +220,14 @@ _OPTIONS: dict[str, tuple[Any, str]] = {
     "max_decoded_bytes": (_positive_int, "pixel memory of filter jobs in flight; a larger image gets 413"),
     "max_results_bytes_per_image": (_non_negative_int, "stored filter results per image; least recently used go"),
     "max_results_bytes": (_non_negative_int, "stored filter results in all (storage only this process writes)"),
+    # Authentication under attack.
+    "auth_hash_threads": (_positive_int, "threads that check password hashes (off the event loop)"),
+    "auth_queue_depth": (_non_negative_int, "password checks allowed to wait for a thread before 503"),
+    "auth_cache_size": (_non_negative_int, "verified credentials remembered, so a hash is not paid per request"),
+    "auth_cache_seconds": (_non_negative_float, "how long a verified credential is remembered"),
+    "auth_max_failures_per_user": (_positive_int, "failed logins of one user name per window before 429"),
+    "auth_max_failures_per_address": (_positive_int, "failed logins from one client address per window before 429"),
+    "auth_failure_window_seconds": (_positive_float, "the window of the failed-login limits"),
 }
 
 
@@ -230,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
         parser.add_argument(
             flag, dest=name, type=kind, default=None, help=f"{help_text} [env {env_name(name)}; default {default!r}]"
         )
+    parser.add_argument("--version", action="version", version=f"filters-server {__version__}")
     parser.add_argument(
         "--hash-password", metavar="PASSWORD", default=None, help="print a users-file hash of PASSWORD and exit"
     )

@@ -18,32 +18,58 @@ import ssl
 import sys
 from types import FrameType
 
+from aiohttp import web
+
 from backends import file_url_path
 from backends.local import LocalStorage
 from filters_server.api.connections import run_app
 from filters_server.app import create_app
 from filters_server.config import Settings
 from filters_server.core.users import Credential
+from filters_server.logsetup import configure_logging
 
 log = logging.getLogger(__name__)
 
 
-def run_one(settings: Settings, users: dict[str, Credential], ssl_context: ssl.SSLContext | None) -> None:
-    """Serve in this process until SIGTERM/SIGINT."""
-    run_app(  # aiohttp's run_app with the --max-connections cap (per process)
-        create_app(settings, users=users),
-        host=settings.host,
-        port=settings.port,
-        ssl_context=ssl_context,
-        reuse_port=settings.processes > 1,
-        access_log=logging.getLogger("aiohttp.access"),
-    )
+def run_one(settings: Settings, app: web.Application, ssl_context: ssl.SSLContext | None) -> None:
+    """Serve ``app`` in this process until SIGTERM/SIGINT.
+
+    Logging (a queue and its writer thread, filters_server.logsetup) is set up here, in the
+    process that serves: a thread does not survive a fork. The access log is the audit log
+    (filters_server.api.audit), which create_app installs.
+    """
+    listener = configure_logging(settings.log_level, settings.log_format)
+    try:
+        log.info(
+            "serving %s://%s:%d%s/ with storage %s%s",
+            "https" if ssl_context else "http",
+            settings.host,
+            settings.port,
+            settings.base_path,
+            settings.storage,
+            f" (process {os.getpid()} of {settings.processes})" if settings.processes > 1 else "",
+        )
+        run_app(  # aiohttp's run_app with the --max-connections cap (per process)
+            app,
+            host=settings.host,
+            port=settings.port,
+            ssl_context=ssl_context,
+            reuse_port=settings.processes > 1,
+        )
+    finally:
+        listener.stop()
 
 
-def serve(settings: Settings, users: dict[str, Credential], ssl_context: ssl.SSLContext | None) -> int:
-    """Serve with ``settings.processes`` processes; returns the exit status."""
+def serve(
+    settings: Settings, users: dict[str, Credential], ssl_context: ssl.SSLContext | None, app: web.Application
+) -> int:
+    """Serve with ``settings.processes`` processes; returns the exit status.
+
+    ``app`` serves a single process; with several, each child builds its own after the fork
+    (an event loop, pools and clients must not be shared across processes).
+    """
     if settings.processes == 1:
-        run_one(settings, users, ssl_context)
+        run_one(settings, app, ssl_context)
         return 0
     if settings.storage.startswith("file:"):
         # The one moment no process uses the directory: clear what crashed writers left.
@@ -54,7 +80,7 @@ def serve(settings: Settings, users: dict[str, Credential], ssl_context: ssl.SSL
         if pid == 0:  # the child: a whole server of its own
             status = 0
             try:
-                run_one(settings, users, ssl_context)
+                run_one(settings, create_app(settings, users=users), ssl_context)
             except BaseException:
                 log.exception("server process failed")
                 status = 1
@@ -62,8 +88,12 @@ def serve(settings: Settings, users: dict[str, Credential], ssl_context: ssl.SSL
                 logging.shutdown()
                 os._exit(status)
         children.append(pid)
-    log.info("started %d server processes: %s", len(children), ", ".join(map(str, children)))
-    return _supervise(children)
+    listener = configure_logging(settings.log_level, settings.log_format)
+    try:
+        log.info("started %d server processes: %s", len(children), ", ".join(map(str, children)))
+        return _supervise(children)
+    finally:
+        listener.stop()
 
 
 def _supervise(children: list[int]) -> int:

@@ -76,3 +76,15 @@ async def test_sweeper_deletions_are_counted(aiohttp_client, make_app, clock, st
             break
         await asyncio.sleep(0.02)
     assert value(await scrape(client), "filters_sweeper_deleted_resources_total") == 1
+
+
+async def test_filter_requests_are_labelled_by_filter_name(client, app):
+    created = await create(client)
+    await client.post(f"{BASE}/images/{created['id']}/filters/select")
+    await client.post(f"{BASE}/images/{created['id']}/filters/ae")
+    await settle(app)
+    samples = await scrape(client)
+    for name in ("select", "ae"):
+        route = f"{BASE}/images/{{id}}/filters/{name}"
+        assert value(samples, "filters_http_requests_total", method="POST", route=route, status="200") == 1
+        assert value(samples, "filters_http_request_duration_seconds_count", method="POST", route=route) == 1

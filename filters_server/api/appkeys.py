@@ -7,6 +7,7 @@ from aiohttp import web
 from backends import Storage
 from filters_server.clients.modality import ModalityClient
 from filters_server.config import Settings
+from filters_server.core.authentication import Authenticator
 from filters_server.core.background import BackgroundTasks
 from filters_server.core.index import Clock, ResourceIndex
 from filters_server.core.pixel_budget import PixelBudget
@@ -24,3 +25,4 @@ RESULTS = web.AppKey("results", ResultCache)
 PIXELS = web.AppKey("pixels", PixelBudget)
 MODALITY = web.AppKey("modality", ModalityClient)  # only with --modality-url (or injected)
 SESSIONS = web.AppKey("modality_sessions", SessionWatch)
+AUTHENTICATOR = web.AppKey("authenticator", Authenticator)

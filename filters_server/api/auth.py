@@ -1,17 +1,14 @@
 """HTTP Basic authentication: the middleware in front of every API route.
 
-Every comparison is constant-time, and an unknown user costs the same work as a known one,
-so neither names nor passwords leak through timing. Verified PBKDF2 results are remembered
-(keyed by an HMAC of the credentials under a per-process secret), so only the first request
-of a client pays the hash. Users and their secrets are :mod:`filters_server.core.users`.
+The checking itself (equal cost for unknown names, hashing off the event loop, the cache of
+verified credentials, throttling of failures) is :mod:`filters_server.core.authentication`;
+users and their secrets are :mod:`filters_server.core.users`. A refused attempt raises a
+domain exception that the error table answers (429 throttled, 503 busy).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import secrets
 from typing import TypeVar
 
 from aiohttp import hdrs, web
@@ -19,7 +16,7 @@ from aiohttp.typedefs import Handler
 from aiohttp_basicauth import BasicAuthMiddleware
 
 from filters_server.api.problems import PROBLEM_JSON
-from filters_server.core.users import Credential, hash_password
+from filters_server.core.authentication import Authenticator
 
 USER_KEY = web.RequestKey("user", str)  # request[USER_KEY]: the authenticated user name
 PUBLIC_ATTR = "__basic_auth_ignore__"
@@ -30,26 +27,13 @@ SCRIPT_REQUEST = "XMLHttpRequest"  # the value scripts send (jQuery's convention
 class UsersAuth(BasicAuthMiddleware):
     """aiohttp-basicauth with many users, constant-time checks and problem+json challenges."""
 
-    def __init__(self, users: dict[str, Credential], realm: str = "dsio-filters") -> None:
-        if not users:
-            raise ValueError("no users configured: refusing to serve the API without authentication")
+    def __init__(self, authenticator: Authenticator, realm: str = "dsio-filters") -> None:
         super().__init__(force=True, realm=realm)
-        self._users = users
-        self._dummy = Credential(hash_password(secrets.token_hex(8), iterations=1))
-        self._cache_key = secrets.token_bytes(32)
-        self._verified: dict[bytes, str] = {}
+        self.authenticator = authenticator
 
     async def check_credentials(self, username: str, password: str, request: web.Request) -> bool:
-        token = hmac.new(self._cache_key, f"{username}\0{password}".encode(), hashlib.sha256).digest()
-        if self._verified.get(token) == username:
-            request[USER_KEY] = username
-            return True
-        credential = self._users.get(username)
-        ok = (credential or self._dummy).matches(password) and credential is not None
+        ok = await self.authenticator.verify(username, password, request.remote or "-")
         if ok:
-            if len(self._verified) > 10_000:
-                self._verified.clear()
-            self._verified[token] = username
             request[USER_KEY] = username
         return ok
 

@@ -39,6 +39,7 @@ class Answer:
     log_level: int | None = None  # log one line (no traceback) at this level...
     log_hint: str = ""  # ...ending with this advice for the operator
     counts_as_storage_error: bool = False
+    retry_after_of: Callable[[BaseException], int] | None = None  # a Retry-After that the exception knows
 
 
 RETRY_SOON = {"Retry-After": "1"}
@@ -73,6 +74,8 @@ ANSWERS: dict[type[BaseException], Answer] = {
         log_hint=" (free space on the storage disk, or lower --ttl-seconds)",
         counts_as_storage_error=True,
     ),
+    errors.LoginThrottled: Answer(429, retry_after_of=lambda exc: getattr(exc, "retry_after", 1)),
+    errors.AuthenticationBusy: Answer(503, headers=RETRY_SOON),
     StorageUnavailable: Answer(
         503,
         "Storage is temporarily unavailable; retry shortly.",
@@ -142,6 +145,9 @@ def error_middleware(on_storage_error: Callable[[], object] | None = None) -> Mi
             if answer.counts_as_storage_error and on_storage_error is not None:
                 on_storage_error()
             detail = str(exc) if answer.detail is None else answer.detail.replace("{exc}", str(exc).rstrip("."))
-            return problem_response(answer.status, detail, title=answer.title, headers=answer.headers)
+            headers = dict(answer.headers)
+            if answer.retry_after_of is not None:
+                headers["Retry-After"] = str(answer.retry_after_of(exc))
+            return problem_response(answer.status, detail, title=answer.title, headers=headers)
 
     return middleware

@@ -41,7 +41,7 @@ def parse_json(
     try:
         return load_or_raise(schema, document, what)
     except ValueError as exc:
-        raise Problem(400, str(exc) + ".") from None
+        raise Problem(400, str(exc)) from None  # marshmallow's messages are sentences already
 
 
 async def read_json_body(request: web.Request, schema: Schema, what: str, *, default: Any = REQUIRED) -> dict[str, Any]:

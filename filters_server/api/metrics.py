@@ -18,6 +18,7 @@ from prometheus_client.registry import Collector
 from filters_server.api.auth import public
 from filters_server.core.result_bounds import ResultBounds
 from filters_server.core.workers import WorkerPool
+from filters_server.imaging import FILTER_NAMES
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -93,6 +94,23 @@ class _ResultsCollector(Collector):
 METRICS = web.AppKey("metrics", Metrics)
 
 
+def route_label(request: web.BaseRequest) -> str:
+    """The matched route's template, never an id; a filter route names its filter.
+
+    ``/images/{id}/filters/select`` rather than ``.../filters/{name}``, so each filter has its
+    own series: bounded, as only the known filter names match that route.
+    """
+    match_info = getattr(request, "_match_info", None)  # None for requests refused before routing
+    resource = match_info.route.resource if match_info is not None else None
+    if match_info is None or resource is None:
+        return "unmatched"
+    template: str = resource.canonical
+    name = match_info.get("name")
+    if name in FILTER_NAMES and "{name}" in template:
+        template = template.replace("{name}", name)
+    return template
+
+
 def metrics_middleware(metrics: Metrics) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -106,10 +124,9 @@ def metrics_middleware(metrics: Metrics) -> Middleware:
             status = exc.status
             raise
         finally:
-            route = request.match_info.route.resource
-            name = route.canonical if route is not None else "unmatched"
-            metrics.requests.labels(request.method, name, str(status)).inc()
-            metrics.latency.labels(request.method, name).observe(time.perf_counter() - started)
+            route = route_label(request)
+            metrics.requests.labels(request.method, route, str(status)).inc()
+            metrics.latency.labels(request.method, route).observe(time.perf_counter() - started)
 
     return middleware
 

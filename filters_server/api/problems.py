@@ -35,6 +35,16 @@ class Problem(Exception):
         self.extra = extra
 
 
+def as_sentence(text: str) -> str:
+    """``text`` ending with exactly one full stop, whatever its parts ended with.
+
+    Details are assembled from many sources (the PNG validator, marshmallow, aiohttp's reasons,
+    messages of other services), some ending with a full stop and some without: one rule here.
+    """
+    text = text.rstrip()
+    return text.rstrip(".") + "." if text else text
+
+
 def problem_response(
     status: int, detail: str, *, title: str | None = None, headers: Mapping[str, str] | None = None, **extra: object
 ) -> web.Response:
@@ -42,7 +52,7 @@ def problem_response(
         "type": "about:blank",
         "title": title or HTTPStatus(status).phrase,
         "status": status,
-        "detail": detail,
+        "detail": as_sentence(detail),
         **extra,
     }
     return web.Response(status=status, body=json.dumps(body).encode(), content_type=PROBLEM_JSON, headers=headers)

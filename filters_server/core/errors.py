@@ -94,3 +94,18 @@ class UpstreamNotFound(DomainError):
 
 class UpstreamFailed(DomainError):
     """Another service (the Modality API) is unreachable or answered unusably."""
+
+
+class LoginThrottled(DomainError):
+    """Too many failed logins for this user name or from this address: wait before trying again."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many failed authentication attempts; retry in {retry_after} seconds.")
+        self.retry_after = retry_after
+
+
+class AuthenticationBusy(DomainError):
+    """Every password-hashing slot is taken (a guessing flood, most likely): come back shortly."""
+
+    def __init__(self) -> None:
+        super().__init__("Too many authentication attempts are being checked; retry shortly.")

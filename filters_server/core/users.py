@@ -4,18 +4,24 @@ Users come from ``--users`` (``name:password,...``) and ``--users-file`` (one
 ``name:password`` or ``name:<hash>`` a line, ``#`` comments). A hash is
 ``pbkdf2_sha256$<iterations>$<salt, base64>$<key, base64>`` as printed by
 ``filters-server --hash-password PASSWORD``.
+
+An unknown user name is checked against a *stand-in* credential of the same kind as most of the
+table's (same scheme, same iteration count), so a wrong name costs what a wrong password costs
+and timing does not tell which names exist (:func:`stand_in_for`).
 """
 
 from __future__ import annotations
 
 import base64
+import collections
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 HASH_SCHEME = "pbkdf2_sha256"
 HASH_ITERATIONS = 240_000
+PLAIN = 0  # the "iteration count" of a plain password in a table's census
 
 
 def hash_password(password: str, *, iterations: int = HASH_ITERATIONS, salt: bytes | None = None) -> str:
@@ -28,24 +34,48 @@ class Credential:
     """One user's secret: a plain password or a PBKDF2 hash."""
 
     def __init__(self, secret: str) -> None:
-        self._hashed = secret.startswith(HASH_SCHEME + "$")
-        if self._hashed:
+        self.hashed = secret.startswith(HASH_SCHEME + "$")
+        self.iterations = PLAIN
+        if self.hashed:
             try:
                 _scheme, iterations, salt, key = secret.split("$")
-                self._iterations = int(iterations)
+                self.iterations = int(iterations)
                 self._salt = base64.b64decode(salt, validate=True)
                 self._key = base64.b64decode(key, validate=True)
             except ValueError as exc:
                 raise ValueError("malformed password hash") from exc
+            if self.iterations <= 0 or not self._key:
+                raise ValueError("malformed password hash")
         else:
-            self._key = secret.encode()
+            # Digests of equal length on both sides: the comparison's time depends on neither
+            # the stored password's length nor the candidate's.
+            self._key = hashlib.sha256(secret.encode()).digest()
 
     def matches(self, password: str) -> bool:
-        if self._hashed:
-            candidate = hashlib.pbkdf2_hmac("sha256", password.encode(), self._salt, self._iterations)
+        """Whether ``password`` is this secret (CPU-bound for hashes: call it off the event loop)."""
+        if self.hashed:
+            candidate = hashlib.pbkdf2_hmac(
+                "sha256", password.encode(), self._salt, self.iterations, dklen=len(self._key)
+            )
         else:
-            candidate = password.encode()
+            candidate = hashlib.sha256(password.encode()).digest()
         return hmac.compare_digest(candidate, self._key)
+
+
+def stand_in_for(users: Mapping[str, Credential]) -> Credential:
+    """A credential nobody knows, costing what most of ``users`` cost to check.
+
+    The most common kind in the table wins (plain, or a hash with its iteration count); a tie
+    goes to the costlier. With one iteration count for every hash (the usual case: all made by
+    ``--hash-password``), unknown names and wrong passwords cost exactly the same.
+    """
+    census = collections.Counter(credential.iterations for credential in users.values())
+    iterations = max(census, key=lambda kind: (census[kind], kind)) if census else PLAIN
+    if iterations == PLAIN:
+        return Credential(secrets.token_urlsafe(24))
+    # A random key under a random salt: no password hashes to it, and making it costs no PBKDF2.
+    salt, key = (base64.b64encode(secrets.token_bytes(n)).decode() for n in (16, 32))
+    return Credential("$".join([HASH_SCHEME, str(iterations), salt, key]))
 
 
 def parse_users(spec: str | None) -> dict[str, Credential]:

@@ -38,6 +38,8 @@ KNOWN_SETTINGS = {
     "FILTERS_WORKERS",
     "FILTERS_QUEUE_DEPTH",
 }
+OUT_OF_BAND_SECRET = ("Secret", "filters-server-secrets")  # the base names it; operators create it
+K8S_DIR = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes"
 AWS_SETTINGS = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_SESSION_TOKEN"}
 
 
@@ -80,10 +82,16 @@ def test_every_kustomization_renders_to_valid_kubernetes_objects(kustomize_dir, 
         validate(doc, k8s_version)
 
 
+# Documented examples that a kustomization deliberately does not apply.
+UNLISTED_EXAMPLES = {K8S_DIR / "base" / "secret.example.yaml"}
+
+
 def test_every_manifest_file_is_listed_in_its_kustomization(kustomize_dir):
     listed = yaml.safe_load((kustomize_dir / "kustomization.yaml").read_text())
     referenced = set(listed.get("resources", [])) | {p["path"] for p in listed.get("patches", [])}
-    on_disk = {p.name for p in kustomize_dir.glob("*.yaml") if p.name != "kustomization.yaml"}
+    on_disk = {
+        p.name for p in kustomize_dir.glob("*.yaml") if p.name != "kustomization.yaml" and p not in UNLISTED_EXAMPLES
+    }
     assert on_disk <= referenced
 
 
@@ -236,8 +244,33 @@ def test_server_environment_sources_exist(kustomize_dir, render):
         for c in all_containers(pod):
             for source in c.get("envFrom", []):
                 for key, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
-                    if key in source:
+                    if key in source and (kind, source[key]["name"]) != OUT_OF_BAND_SECRET:
                         find(docs, kind, source[key]["name"])
+
+
+@pytest.mark.parametrize("entry", ["base", "."], ids=["base", "production"])
+def test_the_production_manifests_apply_no_secret(render, entry):
+    docs = render(K8S_DIR / entry)
+    assert [d["metadata"]["name"] for d in docs if d["kind"] == "Secret"] == []
+    envs = [
+        s
+        for c in all_containers(find(docs, "Deployment", SERVER)["spec"]["template"]["spec"])
+        for s in c.get("envFrom", [])
+    ]
+    assert {"secretRef": {"name": OUT_OF_BAND_SECRET[1]}} in envs  # created out of band, as documented
+
+
+def test_the_server_secret_has_a_documented_example_that_is_not_applied(deploy_dir):
+    example = K8S_DIR / "base" / "secret.example.yaml"
+    [secret] = yaml.safe_load_all(example.read_text())
+    assert (secret["kind"], secret["metadata"]["name"]) == OUT_OF_BAND_SECRET
+    assert (
+        "secret.example.yaml" not in yaml.safe_load((K8S_DIR / "base" / "kustomization.yaml").read_text())["resources"]
+    )
+    assert (
+        f"kubectl -n dsio-filters create secret generic {OUT_OF_BAND_SECRET[1]}"
+        in (deploy_dir / "README.md").read_text()
+    )
 
 
 def test_server_config_holds_only_known_settings(kustomize_dir, render):
@@ -253,8 +286,13 @@ def test_server_stores_images_on_s3(base_docs):
     assert find(base_docs, "ConfigMap", f"{SERVER}-config")["data"]["FILTERS_STORAGE"] == "s3://dsio-filters/images"
 
 
-def test_example_secrets_are_marked_and_hold_only_known_keys(kustomize_dir, render):
-    secrets = [d for d in render(kustomize_dir) if d["kind"] == "Secret"]
+def test_example_secrets_are_marked_and_hold_only_known_keys():
+    secrets = [
+        doc
+        for path in K8S_DIR.rglob("*.yaml")
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc and doc.get("kind") == "Secret"
+    ]
     assert secrets
     for secret in secrets:
         assert secret["metadata"]["annotations"]["dsio-filters/example"] == "true"
