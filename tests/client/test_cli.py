@@ -14,7 +14,7 @@ import pytest
 from filters_client.cli import build_parser, main
 from filters_client.cli.filtergroups import steps
 from filters_client.models import Filter
-from filters_server import keys
+from filters_server.api import appkeys as keys
 from filters_server.testing import (
     TEST_PASSWORD,
     TEST_USER,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from filters_server import keys
+from filters_server.api import appkeys as keys
 from filters_server.config import Settings
 from filters_server.testing import (
     TEST_PASSWORD,

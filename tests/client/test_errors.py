@@ -33,9 +33,9 @@ from filters_client import (
     Unauthorized,
     UnsupportedMedia,
 )
-from filters_server import keys
+from filters_server.api import appkeys as keys
 from filters_server.config import Settings
-from filters_server.resources import media_key
+from filters_server.core.layout import media_key
 from filters_server.testing import TEST_USER, FiltersTestServer, png16
 
 from .conftest import start_server

@@ -22,7 +22,7 @@ from filters_client import (
 )
 from filters_client.models import UTC
 from filters_client.retry import parse_retry_after
-from filters_server import keys
+from filters_server.api import appkeys as keys
 from filters_server.config import Settings
 from filters_server.testing import TEST_PASSWORD, TEST_USER, FiltersTestServer, png16
 
