@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 from aiohttp import web
@@ -38,6 +39,9 @@ REFUSAL = (
     + b"Retry-After: 1\r\nConnection: close\r\n\r\n"
     + _BODY
 )
+
+
+log = logging.getLogger(__name__)
 
 
 class ConnectionCap:
@@ -91,6 +95,7 @@ async def _serve(app: web.Application, *, host: str, port: int, **site_options: 
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port, **site_options).start()
+        log.info("listening on %s:%d", host, port)
         await asyncio.Event().wait()  # until a signal raises GracefulExit out of the loop
     finally:
         await runner.cleanup()
