@@ -87,6 +87,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_dicom.py
 	$(BIN)/python bench/bench_viewer.py
 	$(BIN)/python bench/bench_client.py
+	$(BIN)/python bench/bench_processes.py
 
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_images.py --quick
