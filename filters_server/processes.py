@@ -4,9 +4,10 @@ Each process is a complete server (its own event loop, worker pool, caches) list
 same port with ``SO_REUSEPORT``, so the kernel spreads connections across them. They share the
 storage the way replicas of a fleet share S3: the index reads metadata through on every lookup
 (nothing one process deletes is served by another), sweeping is idempotent, and writes are
-atomic renames. The supervising parent only starts the children, forwards SIGTERM/SIGINT to
-them, and exits when any of them exits (with its status), so a process manager restarts the
-whole set rather than running with fewer processes than configured.
+atomic renames. The supervising parent only starts the children, forwards SIGTERM/SIGINT (and
+SIGHUP, which reloads the users file) to them, and exits when any of them exits (with its
+status), so a process manager restarts the whole set rather than running with fewer processes
+than configured.
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ def _supervise(children: list[int]) -> int:
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGHUP, forward)  # each process reloads --users-file itself
     pid, status = os.wait()  # the first child to end ends the set
     children.remove(pid)
     code = os.waitstatus_to_exitcode(status)

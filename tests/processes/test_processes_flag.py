@@ -103,3 +103,61 @@ def test_memory_storage_cannot_be_shared_between_processes():
     )
     assert result.returncode == 2
     assert "memory://" in result.stderr
+
+
+def test_sighup_to_the_supervisor_reloads_the_users_of_every_process(tmp_path):
+    users = tmp_path / "users.txt"
+    users.write_text("alice:alice-secret\n")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "filters_server",
+            "--processes",
+            "2",
+            "--port",
+            str(port),
+            "--storage",
+            f"file:{tmp_path / 'store'}",
+            "--users-file",
+            str(users),
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    url = f"http://127.0.0.1:{port}{BASE}/images/00000000-0000-4000-8000-000000000000"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (
+            Path(f"/proc/{process.pid}").exists() and len(children_of(process.pid)) == 2 and _answers(url)
+        ):
+            time.sleep(0.1)
+        users.write_text("alice:alice-secret\ncarol:carol-secret\n")
+        process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        statuses: set[int] = set()
+        while time.monotonic() < deadline:
+            statuses = {fresh_status(url, ("carol", "carol-secret")) for _ in range(20)}
+            if statuses == {404}:  # known to every process: the id is simply unknown
+                break
+            time.sleep(0.2)
+        assert statuses == {404}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _answers(url: str) -> bool:
+    try:
+        requests.get(url, timeout=1)
+    except requests.ConnectionError:
+        return False
+    return True
+
+
+def fresh_status(url: str, auth: tuple[str, str]) -> int:
+    with requests.Session() as session:
+        return session.get(url, auth=auth, timeout=10).status_code
