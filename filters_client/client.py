@@ -514,7 +514,7 @@ def _media_source(media: Media) -> tuple[MediaSource, Replay]:
 
         return from_path, Replay.REFUSED_ONLY
     if isinstance(media, (io.IOBase,)) or hasattr(media, "read"):
-        handle: IO[bytes] = media  # type: ignore[assignment]
+        handle: IO[bytes] = media  # type: ignore[assignment]  # duck-typed: anything with read() is a file here
         start = _tell(handle)
 
         @contextlib.asynccontextmanager
@@ -556,4 +556,4 @@ async def _threaded(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
         chunk = await asyncio.to_thread(next, iterator, done)
         if chunk is done:
             return
-        yield chunk  # type: ignore[misc]
+        yield chunk  # type: ignore[misc]  # not the sentinel, so bytes: mypy cannot narrow an object() sentinel

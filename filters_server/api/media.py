@@ -11,6 +11,7 @@ import logging
 import os
 import uuid
 from collections.abc import AsyncIterator
+from typing import BinaryIO
 
 from aiohttp import hdrs, web
 
@@ -130,8 +131,15 @@ async def _prepare(request: web.Request, response: web.StreamResponse, opened: A
     try:
         await response.prepare(request)
     except BaseException:
-        await opened.aclose()  # type: ignore[attr-defined]
+        await _close(opened)
         raise
+
+
+async def _close(chunks: AsyncIterator[bytes]) -> None:
+    """Release a storage read early: the backends' streams are async generators (with aclose)."""
+    aclose = getattr(chunks, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 async def _first_chunk(chunks: AsyncIterator[bytes]) -> bytes:
@@ -148,7 +156,7 @@ async def _pump(response: web.StreamResponse, first: bytes, chunks: AsyncIterato
         async for chunk in chunks:
             await response.write(chunk)
     finally:
-        await chunks.aclose()  # type: ignore[attr-defined]
+        await _close(chunks)
 
 
 async def _sendfile(
@@ -178,7 +186,7 @@ async def _sendfile(
     return response
 
 
-async def _copy_file(response: web.StreamResponse, handle, offset: int, count: int) -> None:  # type: ignore[no-untyped-def]
+async def _copy_file(response: web.StreamResponse, handle: BinaryIO, offset: int, count: int) -> None:
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, handle.seek, offset)
     while count > 0:
@@ -222,7 +230,7 @@ async def _pump_pieces(
                 if not pending:
                     raise StorageError("the object ended before its last range")
     finally:
-        await chunks.aclose()  # type: ignore[attr-defined]
+        await _close(chunks)
 
 
 async def _send_multipart(
