@@ -149,9 +149,10 @@ class LocalStorage:
             _fsync_dir(os.path.dirname(new))
 
     async def get_bytes(self, key: str) -> bytes:
+        # One thread hop for open, read and close (aiofiles makes three): metadata reads on
+        # shared storage (--processes) do this on every lookup.
         try:
-            async with aiofiles.open(self._path(key), "rb") as f:
-                return await f.read()
+            return await self._run(_read_whole, self._path(key))
         except (FileNotFoundError, NotADirectoryError):
             raise ObjectNotFound(key) from None
 
@@ -244,3 +245,8 @@ def _unlink_quietly(path: str) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
+
+
+def _read_whole(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()

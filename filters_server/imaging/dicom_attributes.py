@@ -106,6 +106,10 @@ def parse_dicom_part(raw: bytes | str) -> dict[str, Any]:
         raise DicomAttributesRejected(f"the dicom part is not valid JSON: {exc}") from None
     if not isinstance(document, dict):
         raise DicomAttributesRejected("the dicom part must be a DICOM JSON object of tag -> attribute")
+    try:  # JSON's \ud800-style escapes can spell lone surrogates, which no DICOM character set holds
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise DicomAttributesRejected("the dicom part holds text that is not Unicode (a lone surrogate)") from None
     return canonical(_dataset(document, WHITELIST, path=""))
 
 

@@ -217,3 +217,9 @@ def test_a_document_that_is_not_an_object_is_rejected(document: Any) -> None:
 
 def test_rejection_is_a_value_error() -> None:
     assert issubclass(DicomAttributesRejected, ValueError)
+
+
+def test_a_lone_surrogate_in_a_value_is_refused() -> None:
+    raw = '{"00100010": {"vr": "PN", "Value": [{"Alphabetic": "\\ud800"}]}}'  # JSON escape of half a pair
+    with pytest.raises(DicomAttributesRejected, match="not Unicode"):
+        parse_dicom_part(raw)
