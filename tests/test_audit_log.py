@@ -11,8 +11,9 @@ import pytest
 
 from filters_server.api.audit import ACCESS_LOGGER, AuditLog
 from filters_server.logsetup import TEXT_FORMAT, JsonFormatter
+from filters_server.testing import png16, sample_image_info
 
-from .conftest import BASE, create
+from .conftest import BASE, create, form
 
 MISSING_ID = "160c98f9-d188-4118-94c4-697161fd5caf"
 
@@ -97,6 +98,14 @@ async def test_a_not_found_is_recorded_with_the_user_and_the_id_asked_for(access
     await client.get(f"{BASE}/images/{MISSING_ID}", headers={"X-Request-ID": "missing"})
     record = await access_records.of("missing")
     assert (record.audit["status"], record.audit["user"], record.audit["resource_id"]) == (404, "alice", MISSING_ID)
+
+
+async def test_an_upload_is_recorded_with_the_id_it_created(access_records, client):
+    response = await client.post(
+        f"{BASE}/images", data=form(png16(), sample_image_info()), headers={"X-Request-ID": "up"}
+    )
+    record = await access_records.of("up")
+    assert (record.audit["status"], record.audit["resource_id"]) == (201, (await response.json())["id"])
 
 
 async def test_the_text_format_is_one_compact_line(access_records, client):

@@ -22,6 +22,7 @@ from filters_server.api.metrics import route_label
 
 REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID_KEY = web.RequestKey("request_id", str)
+CREATED_KEY = web.RequestKey("created_resource_id", str)  # set by the creating handlers: "who uploaded X"
 ACCESS_LOGGER = "filters_server.access"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
@@ -60,7 +61,7 @@ class AuditLog(AbstractAccessLogger):
             "user": request.get(USER_KEY, "-"),
             "method": request.method,
             "route": route_label(request),
-            "resource_id": match_info.get("id", "-") if match_info is not None else "-",
+            "resource_id": request.get(CREATED_KEY) or (match_info.get("id", "-") if match_info is not None else "-"),
             "status": response.status,
             "bytes": _body_bytes(request, response),
             "duration_ms": round(time * 1000, 3),

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from backends import ObjectNotFound
 from filters_server.api import appkeys as keys
+from filters_server.api.audit import CREATED_KEY
 from filters_server.api.auth import current_user
 from filters_server.api.media import Representation, serve
 from filters_server.api.metrics import METRICS
@@ -27,6 +28,7 @@ RESOURCE_PATH = "/images/{id:(?!modality$)[^/]+}"
 def created(request: web.Request, resource: Resource, url: str) -> web.Response:
     """The 201 answer to a creation; ``url`` was computed before the commit. The media is counted as stored."""
     request.app[METRICS].bytes_stored.labels("media").inc(resource.media_size)
+    request[CREATED_KEY] = resource.id  # the audit record names what was created
     response = resource_json(request, resource, status=201, url=url)
     response.headers["Location"] = f"{request.app[keys.SETTINGS].base_path}/images/{resource.id}"
     return response
