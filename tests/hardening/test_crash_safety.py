@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,44 +19,18 @@ import requests
 
 from filters_server.testing import png16, sample_image_info
 
-from tests.s3_endpoint import free_port
+from tests.server_process import ServerProcess
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 AUTH = ("alice", "alice-secret")
 BASE = "/api/dsio/filters/v1"
 ROUNDS = 3
 UPLOADERS = 4
 
 
-def start(store: Path, port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "filters_server",
-            "--port",
-            str(port),
-            "--storage",
-            f"file:{store}",
-            "--users",
-            "alice:alice-secret",
-            "--log-level",
-            "error",
-        ],
-        cwd=REPO_ROOT,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return process
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError("server did not become ready")
+def start(store: Path) -> ServerProcess:
+    server = ServerProcess(["--storage", f"file:{store}", "--users", "alice:alice-secret"])
+    server.wait_for("listening on")
+    return server
 
 
 def uploader(url: str, seed: int, stop: threading.Event, acknowledged: dict[str, bytes]) -> None:
@@ -84,9 +55,8 @@ def test_sigkill_mid_upload_loses_no_acknowledged_upload(tmp_path):
     store = tmp_path / "store"
     acknowledged: dict[str, bytes] = {}
     for _round in range(ROUNDS):
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        server = start(store, port)
+        server = start(store)
+        url = server.base
         stop = threading.Event()
         before = len(acknowledged)
         with concurrent.futures.ThreadPoolExecutor(UPLOADERS) as pool:
@@ -94,16 +64,15 @@ def test_sigkill_mid_upload_loses_no_acknowledged_upload(tmp_path):
             deadline = time.monotonic() + 20
             while len(acknowledged) < before + 10 and time.monotonic() < deadline:
                 time.sleep(0.01)  # let uploads run; the kill lands in the middle of others
-            server.send_signal(signal.SIGKILL)
-            server.wait(timeout=10)
+            server.signal(signal.SIGKILL)
+            server.proc.wait(timeout=10)
             stop.set()
             for worker in workers:
                 worker.result(timeout=30)
         assert len(acknowledged) >= before + 10, "too few uploads before the kill to test anything"
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = start(store, port)
+    server = start(store)
+    url = server.base
     try:
         with requests.Session() as session:
             for resource_id, media in acknowledged.items():
@@ -111,5 +80,4 @@ def test_sigkill_mid_upload_loses_no_acknowledged_upload(tmp_path):
                 assert response.status_code == 200, resource_id
                 assert response.content == media
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop()
