@@ -43,6 +43,11 @@ def _weak_match(tag: str, etag: str) -> bool:
     return tag == "*" or tag.removeprefix("W/") == etag.removeprefix("W/")
 
 
+def none_match(header: str | None, etag: str) -> bool:
+    """``If-None-Match`` names ``etag`` (quoted) or ``*``, by weak comparison: the client holds it."""
+    return header is not None and any(_weak_match(tag, etag) for tag in _etags(header))
+
+
 # RFC 9110 puts no bound on the digits of a position. A position of more than 18 digits lies beyond
 # the end of anything this server stores, so it is read as this number instead of being converted
 # (Python refuses to convert integers of more than 4300 digits, and slowly converts shorter ones).
@@ -111,7 +116,7 @@ def plan(
     """
     if_none_match = headers.get("If-None-Match")
     if if_none_match is not None:
-        if any(_weak_match(tag, etag) for tag in _etags(if_none_match)):
+        if none_match(if_none_match, etag):
             return Plan(304)
     elif (since := headers.get("If-Modified-Since")) is not None:
         stamp = _parse_date(since)

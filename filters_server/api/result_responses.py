@@ -15,6 +15,7 @@ from backends import ObjectNotFound
 from filters_server.api import appkeys as keys
 from filters_server.api.media import Representation, serve
 from filters_server.api.metrics import METRICS
+from filters_server.api.ranges import none_match
 from filters_server.core.errors import ResourceNotFound
 from filters_server.core.resource import Resource
 
@@ -57,11 +58,8 @@ async def answer_output(
 
 
 def _client_has(request: web.Request, etag: str) -> bool:
-    """``If-None-Match`` names this result (or ``*``)."""
-    return any(
-        tag.strip().removeprefix("W/") in (f'"{etag}"', "*")
-        for tag in request.headers.get("If-None-Match", "").split(",")
-    )
+    """``If-None-Match`` names this result (or ``*``); the same weak comparison as for media."""
+    return none_match(request.headers.get("If-None-Match"), f'"{etag}"')
 
 
 def _answer(request: web.Request, output: bytes, media_type: str, etag: str, headers: dict[str, str]) -> web.Response:
