@@ -290,6 +290,22 @@ async def test_delete_is_idempotent(storage: Storage) -> None:
     await storage.delete("never/was")
 
 
+async def test_puts_beside_deletes_that_empty_their_prefix_all_succeed(storage: Storage) -> None:
+    """Uploads and deletes of sibling resources at the same time: a delete that leaves a prefix
+    empty must not fail a put under it (on local disk, pruning an emptied directory raced with
+    making it again: a 500 under 8 concurrent upload/delete clients)."""
+
+    async def churn(client: int) -> None:
+        for turn in range(30):
+            key = f"images/{client}-{turn}/media"
+            await storage.put_bytes(key, b"x")
+            await storage.delete(key)
+
+    await asyncio.gather(*(churn(client) for client in range(8)))
+    await storage.put_bytes("images/last/media", b"y")
+    assert await listed(storage, "") == ["images/last/media"]
+
+
 async def test_delete_prefix_removes_exactly_that_prefix_and_counts(storage: Storage) -> None:
     await put_all(storage, ["r/1/a", "r/1/b/c", "r/1/b/d", "r/10/x", "r/1x", "r/2", "s/1/a"])
     assert await storage.delete_prefix("r/1/") == 3
