@@ -147,6 +147,18 @@ def test_bit_flip_in_idat_data_is_caught_by_crc():
     rejected_by_feed(bytes(data))
 
 
+@pytest.mark.parametrize("offset", [0, 5 * 1024 - 1, 5 * 1024, 40_000, 65_535])
+def test_bit_flip_anywhere_in_a_large_idat_chunk_is_caught_by_crc(offset):
+    """The CRC of a long chunk is computed in slices (so the GIL is kept): every slice counts."""
+    good = png(256, 128, scanlines(gray16(128, 256, seed=5)), idat_size=1 << 20)  # noise: one IDAT of 64 KiB+
+    (idat,) = [body for ctype, body in split_chunks(good) if ctype == b"IDAT"]
+    assert len(idat) > 65_536
+    flipped = bytearray(good)
+    flipped[good.index(b"IDAT") + 4 + offset] ^= 0x01
+    PngValidator().feed(good)
+    assert "CRC mismatch in IDAT" in str(rejected_by_feed(bytes(flipped)))
+
+
 # --- IHDR fields -------------------------------------------------------------------------------
 
 
