@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import errno
 import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable
 from functools import partial
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 import aiofiles
 import aiofiles.os
@@ -99,36 +100,58 @@ class LocalStorage:
             self._out_of_room = False
 
     async def put(self, key: str, chunks: AsyncIterator[bytes]) -> ObjectInfo:
+        # Thread hops: one to open, one per MiB written, one to finish (sync, rename, stat). Each
+        # hop waits for the GIL on a busy server, so a small object (metadata, a marker) is one hop
+        # in all through put_bytes.
+        path = self._path(key)
+        tmp = os.path.join(self._tmp, uuid.uuid4().hex)
+        out: BinaryIO | None = None
+        try:
+            out = await self._run(_open_for_writing, tmp)
+            buffer = bytearray()
+            async for chunk in chunks:
+                buffer += chunk
+                if len(buffer) >= _WRITE_BUFFER:
+                    await self._run(out.write, bytes(buffer))
+                    buffer.clear()
+            info = await self._run(self._finish, key, out, bytes(buffer), tmp, path)
+        except BaseException as exc:
+            # Cancelled or failed: the temp file must not outlive the attempt.
+            await asyncio.shield(self._run(_discard, out, tmp))
+            self._raise_if_full(key, exc)
+            raise
+        self._out_of_room = False
+        return info
+
+    async def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
         path = self._path(key)
         tmp = os.path.join(self._tmp, uuid.uuid4().hex)
         try:
-            async with aiofiles.open(tmp, "wb") as out:
-                buffer = bytearray()
-                async for chunk in chunks:
-                    buffer += chunk
-                    if len(buffer) >= _WRITE_BUFFER:
-                        await out.write(bytes(buffer))
-                        buffer.clear()
-                if buffer:
-                    await out.write(bytes(buffer))
-                await out.flush()
-                await self._run(os.fsync, out.fileno())
-            await self._run(self._install, tmp, path)
+            info = await self._run(self._write_whole, key, data, tmp, path)
         except BaseException as exc:
-            # Cancelled or failed: the temp file must not outlive the attempt.
-            await asyncio.shield(self._run(_unlink_quietly, tmp))
-            if isinstance(exc, OSError) and exc.errno in _NO_ROOM:
-                self._out_of_room = True
-                raise StorageFull(f"no room on the storage disk for {key}: {exc.strerror}") from exc
+            await asyncio.shield(self._run(_discard, None, tmp))
+            self._raise_if_full(key, exc)
             raise
         self._out_of_room = False
-        return await self.stat(key)
+        return info
 
-    async def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
-        async def once() -> AsyncIterator[bytes]:
-            yield data
+    def _raise_if_full(self, key: str, exc: BaseException) -> None:
+        """A write that failed for lack of space is StorageFull (and readiness hears of it)."""
+        if isinstance(exc, OSError) and exc.errno in _NO_ROOM:
+            self._out_of_room = True
+            raise StorageFull(f"no room on the storage disk for {key}: {exc.strerror}") from exc
 
-        return await self.put(key, once())
+    def _write_whole(self, key: str, data: bytes, tmp: str, path: str) -> ObjectInfo:
+        return self._finish(key, _open_for_writing(tmp), data, tmp, path)
+
+    def _finish(self, key: str, out: BinaryIO, tail: bytes, tmp: str, path: str) -> ObjectInfo:
+        """Write the last bytes, make the file durable, rename it into place and stat it."""
+        with out:
+            out.write(tail)
+            out.flush()
+            os.fsync(out.fileno())
+        self._install(tmp, path)
+        return _info(key, os.stat(path))
 
     def _install(self, tmp: str, path: str) -> None:
         # A delete prunes the directories it leaves empty, so a directory made or seen a moment ago
@@ -184,7 +207,7 @@ class LocalStorage:
             st = await aiofiles.os.stat(self._path(key))
         except (FileNotFoundError, NotADirectoryError):
             raise ObjectNotFound(key) from None
-        return ObjectInfo(key, st.st_size, f"{st.st_mtime_ns:x}-{st.st_size:x}", st.st_mtime)
+        return _info(key, st)
 
     async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         try:
@@ -268,6 +291,22 @@ def _unlink_quietly(path: str) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
+
+
+def _info(key: str, st: os.stat_result) -> ObjectInfo:
+    return ObjectInfo(key, st.st_size, f"{st.st_mtime_ns:x}-{st.st_size:x}", st.st_mtime)
+
+
+def _open_for_writing(path: str) -> BinaryIO:
+    return open(path, "wb")  # closed by _finish or _discard, in another thread hop
+
+
+def _discard(out: BinaryIO | None, tmp: str) -> None:
+    """Close and remove the temp file of a write that did not complete."""
+    if out is not None:
+        with contextlib.suppress(OSError):
+            out.close()
+    _unlink_quietly(tmp)
 
 
 def _read_whole(path: str) -> bytes:
