@@ -1,7 +1,7 @@
 """A budget of pixel memory across the filter jobs in flight.
 
 A PNG of a few hundred kilobytes can hold 100 megapixels, and a filter's working memory grows
-with the pixels, not the file: one supreme job on such an image peaks at about 2.4 GB, and the
+with the pixels, not the file: one supreme job on such an image peaks at about 1.7 GB, and the
 worker pool runs one job per CPU. So each job holds an estimate of its peak memory (its pixels
 times a per-filter factor) from this budget while it runs. A job that does not fit beside the
 ones running is refused at once (:class:`PixelMemoryBusy`: 503 with ``Retry-After``, like a
@@ -17,14 +17,15 @@ from collections.abc import Iterator
 from filters_server.core.errors import ImageTooLargeForMemory, PixelMemoryBusy
 
 # Peak memory of one job in bytes per pixel, the decoded source included: peak RSS above the
-# loaded PNG, measured on a 4000 x 4000 image (PNG output), rounded up. TIFF and DICOM outputs
-# measured the same.
+# loaded PNG, measured on 2000 x 2000 and 4000 x 4000 images (PNG and GIF outputs alike), rounded
+# up from the larger figure (the smaller image's; fixed buffers weigh more there).
+# tests/hardening/test_pixel_budget.py measures each filter again and fails if its estimate is short.
 BYTES_PER_PIXEL = {
     "media": 5,  # the stored image re-encoded (DICOM): measured 4.1
-    "unmap": 13,  # measured 12.3
-    "select": 15,  # measured 14.3
-    "supreme": 29,  # measured 28.0
-    "ae": 29,  # measured 28.0
+    "unmap": 13,  # measured 12.0-12.2 (2000 x 2000), 11.0 (4000 x 4000)
+    "select": 21,  # measured 19.9 and 17.0 (edgePro; the other modes need less)
+    "supreme": 21,  # measured 19.9 and 17.0
+    "ae": 21,  # measured 19.9 and 17.0
     "pixelHash": 5,  # decode and hash: measured 4.1
 }
 
