@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import cv2
 
+from filters_server.allocator import tune_allocator
 from filters_server.imaging import SELECT_MODES, decode_png16, encode, run_filter
 
 from bench import corpus
@@ -53,6 +54,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=None, help="runs per job, p50 kept [7; 2 with --quick]")
     parser.add_argument("--quick", action="store_true", help="2 runs per job (smoke run)")
     args = parser.parse_args()
+    tune_allocator()  # the floor runs here: the same allocator settings as the server's process
     args.runs = args.runs or (2 if args.quick else 7)
 
     lut = corpus.LUT

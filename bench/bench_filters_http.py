@@ -46,6 +46,7 @@ import cv2
 import numpy as np
 
 from backends.local import LocalStorage
+from filters_server.allocator import tune_allocator
 from filters_server.imaging import (
     codecs,
     decode_png16,
@@ -458,6 +459,7 @@ def main() -> int:
     parser.add_argument("--write-big", help=argparse.SUPPRESS)
     parser.add_argument("--side", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    tune_allocator()  # the floor runs here: the same allocator settings as the server's process
     if args.memory_child:
         memory_child(args.memory_child)
         return 0

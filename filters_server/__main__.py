@@ -6,6 +6,7 @@ import ssl
 import sys
 from collections.abc import Sequence
 
+from filters_server.allocator import tune_allocator
 from filters_server.app import create_app, load_users
 from filters_server.config import load_settings
 from filters_server.core.users import hash_password
@@ -37,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, ssl.SSLError) as exc:
             print(f"filters-server: cannot use the TLS certificate/key: {exc}", file=sys.stderr)
             return 2
+    tune_allocator()  # before any pool or buffer exists; glibc only (a no-op elsewhere)
     try:
         app = create_app(settings, users=users)
     except ValueError as exc:  # e.g. s3:// storage without the [s3] extra installed
