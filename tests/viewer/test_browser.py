@@ -85,6 +85,10 @@ def apply(page: Any, name: str) -> None:
 
 def drawn(page: Any, description: str) -> None:
     expect(page.locator("#stage")).to_have_attribute("data-drawn", description)
+    # A mode change resizes the canvas; the resize observer refits the image after that frame's
+    # drawing and draws again on the next frame, with the same description. Wait for it, or a
+    # test may read the first drawing and compare it with a later, refitted one.
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
 
 
 def row(page: Any, canvas: str = "#left", y: float = 0.5) -> list[int]:
