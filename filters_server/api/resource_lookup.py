@@ -36,6 +36,11 @@ def resource_json(
     request: web.Request, resource: Resource, status: int = 200, *, url: str | None = None
 ) -> web.Response:
     """The ImageResource; ``url`` when it was computed already (before a commit: nothing may fail after it)."""
-    response = web.json_response(resource.representation(url or media_url(request, resource.id)), status=status)
+    response = web.Response(
+        body=resource.representation_json(url or media_url(request, resource.id)),
+        status=status,
+        content_type="application/json",
+        charset="utf-8",
+    )
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -86,3 +86,18 @@ class Resource:
             "imageInfo": self.image_info,
             "modalitySession": self.modality_session,
         }
+
+    def representation_json(self, media_url: str) -> bytes:
+        """``json.dumps(representation(media_url))``, encoded; the parts around the url are
+        encoded once per resource (a metadata GET spent a tenth of its time re-encoding them)."""
+        head, tail = self._json_around_url
+        return head + json.dumps(media_url).encode() + tail
+
+    @functools.cached_property
+    def _json_around_url(self) -> tuple[bytes, bytes]:
+        # The url comes before imageInfo, the only client-supplied part, so the first occurrence
+        # of the (escaped, hence unmistakable) placeholder is the url's.
+        placeholder = json.dumps("\0url\0")
+        head, found, tail = json.dumps(self.representation("\0url\0")).partition(placeholder)
+        assert found
+        return head.encode(), tail.encode()
