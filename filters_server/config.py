@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -147,7 +148,7 @@ class Settings:
                 f"--ttl-seconds ({self.ttl_seconds})"
             )
 
-    @property
+    @functools.cached_property  # read on every request that names a resource url
     def allowed_host_names(self) -> frozenset[str]:
         """``--allowed-hosts`` as lower-case names (IPv6 addresses without brackets)."""
         names = (name.strip().lower().removeprefix("[").removesuffix("]") for name in self.allowed_hosts.split(","))
