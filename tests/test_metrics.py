@@ -88,3 +88,14 @@ async def test_filter_requests_are_labelled_by_filter_name(client, app):
         route = f"{BASE}/images/{{id}}/filters/{name}"
         assert value(samples, "filters_http_requests_total", method="POST", route=route, status="200") == 1
         assert value(samples, "filters_http_request_duration_seconds_count", method="POST", route=route) == 1
+
+
+async def test_methods_the_api_does_not_use_share_one_series(client):
+    """The HTTP parser accepts dozens of methods (any token, with aiohttp's pure-Python parser):
+    labelling by each would let a client add series the operator never asked for."""
+    for method in ("PROPFIND", "MKCOL", "SEARCH"):
+        await client.request(method, f"{BASE}/images")
+    samples = await scrape(client)
+    methods = {dict(labels).get("method") for name, labels in samples if name == "filters_http_requests_total"}
+    assert methods == {"OTHER"}
+    assert value(samples, "filters_http_requests_total", method="OTHER", route="unmatched", status="405") == 3
