@@ -101,6 +101,9 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _IN_PIECE = 64 * 1024
 _OUT_PIECE = 256 * 1024
 _CRC_SLICE = 5 * 1024  # the most zlib's crc32 checksums before it releases the GIL
+_HEADER = struct.Struct(">I4s")  # a chunk's length and type
+_CRC = struct.Struct(">I")
+_IDAT_CRC = zlib.crc32(b"IDAT")  # every IDAT chunk's CRC starts from its type
 
 _MAX_CHUNK_LENGTH = 2**31 - 1
 _VALID_FILTER_TYPES = bytes(range(5))
@@ -272,6 +275,11 @@ class PngValidator:
         while pos < end:
             self._steps += 1
             state = self._state
+            if state == _CHUNK_HEADER and self._idat_state == 1 and not self._small:
+                after = self._whole_idat_chunks(view, pos, end)
+                if after != pos:
+                    pos = after
+                    continue
             if state == _CHUNK_DATA:
                 take = min(self._chunk_remaining, end - pos)
                 piece = view[pos : pos + take]
@@ -300,6 +308,26 @@ class PngValidator:
                         self._on_chunk_header()
                     else:
                         self._on_chunk_crc()
+
+    def _whole_idat_chunks(self, view: memoryview, pos: int, end: int) -> int:
+        """The common case in one tight loop: IDAT chunks lying whole in ``view`` inside the IDAT
+        run, each checked exactly as the state machine would (type, length, CRC); returns where it
+        stopped (the first chunk that is cut off or is not IDAT goes the long way)."""
+        while end - pos >= 12:
+            length, ctype = _HEADER.unpack_from(view, pos)
+            if ctype != b"IDAT" or length > _MAX_CHUNK_LENGTH or end - pos < 12 + length:
+                break
+            data = view[pos + 8 : pos + 8 + length]
+            (stored,) = _CRC.unpack_from(view, pos + 8 + length)
+            if stored != _crc32(data, _IDAT_CRC):
+                raise InvalidPng("CRC mismatch in IDAT chunk")
+            if length:
+                self._idat_pending.append(data)
+            self._chunk_type = ctype
+            self._fed += 12 + length
+            self._steps += 1
+            pos += 12 + length
+        return pos
 
     def _on_signature_bytes(self) -> None:
         head = bytes(self._small)

@@ -72,4 +72,5 @@ def test_work_per_byte_does_not_grow_with_file_size():
             validator.feed(piece)
         validator.finish()
         per_byte.append(validator.work / len(data))
-    assert max(per_byte) <= 1.25 * min(per_byte)
+    # Larger files may cost less per byte (fixed costs spread thinner), never more.
+    assert max(per_byte[1:]) <= 1.25 * per_byte[0]
