@@ -151,7 +151,10 @@ class LocalStorage:
             out.flush()
             os.fsync(out.fileno())
         self._install(tmp, path)
-        return _info(key, os.stat(path))
+        try:
+            return _info(key, os.stat(path))
+        except FileNotFoundError:  # deleted the moment it landed, as stat() would report it
+            raise ObjectNotFound(key) from None
 
     def _install(self, tmp: str, path: str) -> None:
         # A delete prunes the directories it leaves empty, so a directory made or seen a moment ago
