@@ -18,6 +18,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from filters_server.imaging.halves import by_halves
+
 U16_MAX = 65535
 
 
@@ -105,7 +107,7 @@ def unmap_table(lut: Lut) -> np.ndarray:
 
 def linearise(image: np.ndarray, lut: Lut) -> np.ndarray:
     """Stored uint16 image -> float32 x' (a new array)."""
-    return np.take(linear_table(lut), image)
+    return _lookup(linear_table(lut), image)
 
 
 @dataclass(frozen=True)
@@ -145,19 +147,39 @@ def remap(y: np.ndarray, lut: Lut, source: np.ndarray | None = None) -> np.ndarr
     saturated there keep their code and no other pixel is allowed to reach a
     saturated code, so the saturated fraction cannot grow.
     """
+    out = np.empty(y.shape, np.uint16)
+    if source is None:
+        by_halves(lambda rows, into: _remap_rows(rows, into, lut, None), y, out)
+    else:
+        by_halves(lambda rows, into, kept: _remap_rows(rows, into, lut, kept), y, out, source)
+    return out
+
+
+def _remap_rows(y: np.ndarray, out: np.ndarray, lut: Lut, source: np.ndarray | None) -> None:
+    """:func:`remap` of some rows into ``out``: every step is per pixel."""
     sat = saturation(lut)
     lo, hi = (sat.y_lo, sat.y_hi) if source is not None else (0.0, 1.0)
     np.clip(y, lo, hi, out=y)
     cv2.pow(y, lut.gamma, dst=y)
-    out = cv2.addWeighted(y, lut.slope, y, 0.0, lut.offset, dtype=cv2.CV_16U)
+    cv2.addWeighted(y, lut.slope, y, 0.0, lut.offset, dst=out, dtype=cv2.CV_16U)
     if source is not None:
         smin, smax, _, _ = cv2.minMaxLoc(source)
         if smin <= sat.code_lo or smax >= sat.code_hi:
             inside = cv2.inRange(source, sat.code_lo + 1, sat.code_hi - 1)
             cv2.copyTo(source, cv2.bitwise_not(inside), out)
-    return out
 
 
 def unmap_image(image: np.ndarray, lut: Lut) -> np.ndarray:
     """Stored uint16 image -> sensor values X (uint16)."""
-    return np.take(unmap_table(lut), image)
+    return _lookup(unmap_table(lut), image)
+
+
+def _lookup(table: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """``table[image]`` for a 65536-entry table, as two halves at once."""
+    if image.ndim != 2 or image.dtype != np.uint16:
+        return np.take(table, image)  # anything else may hold indices the table lacks: let numpy check
+    out = np.empty(image.shape, table.dtype)
+    # mode="clip": any uint16 is a valid index of the table, and numpy buffers ``out`` in the
+    # default mode ("raise"), which cost a third more.
+    by_halves(lambda rows, into: np.take(table, rows, out=into, mode="clip"), image, out)
+    return out

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from filters_server.imaging import params as P
+from filters_server.imaging.halves import by_halves
 from filters_server.imaging.lut import Lut, linearise, remap
 
 _MIN_LEVEL_SIDE = 4  # a pyramid level smaller than this carries no band worth sharpening
@@ -83,6 +84,11 @@ def level_gains(gains: tuple[float, ...], pitch_mm: float, max_levels: int = 16)
 
 
 def _shape_band(band: np.ndarray, threshold: float, profile: P.Profile, negative: np.ndarray) -> None:
+    """:func:`_shape_rows` on the whole band, as two halves at once (it is per pixel)."""
+    by_halves(lambda rows, signs: _shape_rows(rows, threshold, profile, signs), band, negative)
+
+
+def _shape_rows(band: np.ndarray, threshold: float, profile: P.Profile, negative: np.ndarray) -> None:
     """In place: band -> phi(band), noise coring + MUSICA compression + overshoot cap.
 
     phi(b) = sign(b') * min(M^(1-p) |b'|^p, cap), b' = soft-threshold(b, T). The factor

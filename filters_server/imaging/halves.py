@@ -1,0 +1,43 @@
+"""Row-wise pixel steps done as two halves at once: the job's thread and one helper thread.
+
+OpenCV spreads its filters (bilateral, pyramids) over the CPUs itself, but a per-pixel table
+lookup, numpy's ufuncs and OpenCV's arithmetic run on one thread. For the steps where every output
+row depends only on the same input row, :func:`by_halves` computes the bottom half in a helper
+thread while the caller computes the top half (both release the GIL): the same pixels, in about
+half the time when a CPU is free. When every helper is busy with other jobs' halves, the caller
+does the whole step itself rather than wait, so a loaded server runs as before.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+MIN_ROWS = 64  # fewer rows than this: not worth a hand-off
+HELPERS = max(1, (os.cpu_count() or 1) - 1)
+
+_pool = ThreadPoolExecutor(max_workers=HELPERS, thread_name_prefix="pixels-half")
+_free = threading.BoundedSemaphore(HELPERS)
+
+
+def by_halves(step: Callable[..., object], *arrays: np.ndarray) -> None:
+    """``step(*arrays)``, done as ``step`` on the top rows and on the bottom rows of every array.
+
+    ``step`` must treat each row on its own (elementwise work, or row-local with the same rows of
+    every array) and write its results into the arrays; the arrays share their number of rows.
+    """
+    rows = arrays[0].shape[0]
+    if rows < MIN_ROWS or not _free.acquire(blocking=False):
+        step(*arrays)
+        return
+    middle = rows // 2
+    try:
+        bottom = _pool.submit(step, *(array[middle:] for array in arrays))
+        step(*(array[:middle] for array in arrays))
+        bottom.result()  # bounded: the helper runs only this, on half the rows
+    finally:
+        _free.release()
