@@ -33,8 +33,9 @@ _SUB = 1  # PNG filter type: each byte minus the byte one pixel to its left
 _BPP = 2  # bytes per pixel of 16-bit grayscale
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
+def _chunk(kind: bytes, data: bytes) -> tuple[bytes, bytes, bytes]:
+    """A chunk as its three parts (length and type, data, CRC): the data is copied once, by the final join."""
+    return struct.pack(">I4s", len(data), kind), data, struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
 
 
 def _sub_filtered(rows: np.ndarray) -> np.ndarray:
@@ -57,13 +58,13 @@ def encode_png16(image: np.ndarray) -> bytes:
     if h == 0 or w == 0:
         raise ValueError(f"a PNG needs at least one pixel, got shape {image.shape}")
     ihdr = struct.pack(">IIBBBBB", w, h, 16, 0, 0, 0, 0)  # 16-bit, grayscale, deflate, adaptive filters, no interlace
-    parts = [SIGNATURE, _chunk(b"IHDR", ihdr)]
+    parts = [SIGNATURE, *_chunk(b"IHDR", ihdr)]
     compressor = isal_zlib.compressobj(DEFLATE_LEVEL)
     strip = max(1, STRIP_BYTES // (_BPP * w + 1))
     for top in range(0, h, strip):
         data = compressor.compress(_sub_filtered(image[top : top + strip]))
         if data:
-            parts.append(_chunk(b"IDAT", data))
-    parts.append(_chunk(b"IDAT", compressor.flush()))
-    parts.append(_chunk(b"IEND", b""))
+            parts += _chunk(b"IDAT", data)
+    parts += _chunk(b"IDAT", compressor.flush())
+    parts += _chunk(b"IEND", b"")
     return b"".join(parts)
