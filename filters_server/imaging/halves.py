@@ -20,8 +20,19 @@ import numpy as np
 MIN_ROWS = 64  # fewer rows than this: not worth a hand-off
 HELPERS = max(1, (os.cpu_count() or 1) - 1)
 
-_pool = ThreadPoolExecutor(max_workers=HELPERS, thread_name_prefix="pixels-half")
-_free = threading.BoundedSemaphore(HELPERS)
+
+def _start() -> None:
+    """A fresh pool: at import, and in a forked child (--processes), whose copy of the parent's
+    pool would name threads that do not exist there and never run what it is given."""
+    global _pool, _free
+    _pool = ThreadPoolExecutor(max_workers=HELPERS, thread_name_prefix="pixels-half")
+    _free = threading.BoundedSemaphore(HELPERS)
+
+
+_pool: ThreadPoolExecutor
+_free: threading.BoundedSemaphore
+_start()
+os.register_at_fork(after_in_child=_start)
 
 
 def by_halves(step: Callable[..., object], *arrays: np.ndarray) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -59,3 +62,32 @@ def test_an_error_in_the_helpers_half_reaches_the_caller_and_frees_the_helper(mo
     calls: list[int] = []
     by_halves(lambda rows: calls.append(len(rows)), np.zeros((128, 1)))
     assert sorted(calls) == [64, 64]
+
+
+_FORKED = r"""
+import os, signal, sys
+import numpy as np
+from filters_server.imaging.halves import by_halves
+
+def square(source, out):
+    np.multiply(source, source, out=out)
+
+source = np.arange(256, dtype=np.float64).reshape(128, 2)
+out = np.zeros_like(source)
+by_halves(square, source, out)  # the parent's helper thread exists now
+pid = os.fork()
+if pid == 0:
+    signal.alarm(20)  # a hang fails the child, not the test run
+    out[:] = 0
+    by_halves(square, source, out)
+    os._exit(0 if np.array_equal(out, source * source) else 1)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork() on this platform")
+def test_a_forked_process_gets_helpers_of_its_own() -> None:
+    """--processes forks servers: a copy of the parent's pool would never run the child's halves."""
+    result = subprocess.run([sys.executable, "-c", _FORKED], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
