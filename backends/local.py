@@ -37,7 +37,7 @@ _WRITE_BUFFER = 1024 * 1024  # coalesce small network chunks into fewer thread h
 _READ_CHUNK = 1024 * 1024
 _NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})
 _PROBE_BYTES = 4096
-_RACE_ATTEMPTS = 16  # tries of a rename or mkdir whose parent a concurrent delete pruned
+_RACE_ATTEMPTS = 16  # tries of an install whose directory a concurrent delete pruned
 
 
 class LocalStorage:
@@ -158,11 +158,11 @@ class LocalStorage:
 
     def _install(self, tmp: str, path: str) -> None:
         # A delete prunes the directories it leaves empty, so a directory made or seen a moment ago
-        # can vanish before the rename lands in it: make the directories again and retry.
+        # can vanish before the mkdir of its child or the rename lands in it: start over.
         directory = os.path.dirname(path)
         for attempt in range(_RACE_ATTEMPTS):
-            self._make_dirs(directory)
             try:
+                self._make_dirs(directory)
                 os.replace(tmp, path)
                 break
             except FileNotFoundError:
@@ -174,28 +174,17 @@ class LocalStorage:
             pass
 
     def _make_dirs(self, directory: str) -> None:
-        """``os.makedirs``, with each new directory's entry made durable in its parent.
-
-        A concurrent delete may prune a parent between the check and the ``mkdir`` of its child
-        (it removes only empty directories): then the walk starts over from the top.
-        """
-        for attempt in range(_RACE_ATTEMPTS):
-            missing: builtins.list[str] = []
-            parent = directory
-            while not os.path.isdir(parent):
-                missing.append(parent)
-                parent = os.path.dirname(parent)
+        """``os.makedirs``, with each new directory's entry made durable in its parent."""
+        missing: builtins.list[str] = []
+        while not os.path.isdir(directory):
+            missing.append(directory)
+            directory = os.path.dirname(directory)
+        for new in reversed(missing):
             try:
-                for new in reversed(missing):
-                    try:
-                        os.mkdir(new)
-                    except FileExistsError:  # another write made it meanwhile
-                        continue
-                    _fsync_dir(os.path.dirname(new))
-                return
-            except FileNotFoundError:
-                if attempt == _RACE_ATTEMPTS - 1:
-                    raise
+                os.mkdir(new)
+            except FileExistsError:  # another write made it meanwhile
+                continue
+            _fsync_dir(os.path.dirname(new))
 
     async def get_bytes(self, key: str) -> bytes:
         # One thread hop for open, read and close (aiofiles makes three): metadata reads on
