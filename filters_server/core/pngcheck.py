@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol, cast
 
 from filters_server.core.errors import DomainError
+from filters_server.imaging.png import SIGNATURE as PNG_SIGNATURE
 
 try:  # zlib-ng CRCs ~8x and inflates ~4x faster than the stdlib's zlib, same API and streams
     from zlib_ng import zlib_ng as zlib
@@ -92,8 +93,6 @@ class PngInfo:
     color_type: int
     interlaced: bool
 
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # Bounded work per zlib call: at most _IN_PIECE compressed bytes go in (so the
 # ``unconsumed_tail`` copy zlib makes when output is capped stays small and the total work

@@ -3,8 +3,8 @@
 PNG decode, TIFF, JPEG: OpenCV imencode/imdecode. PNG encode: our streaming writer
 (``imaging.png``: numpy Sub filter + ISA-L deflate, about 3.4x faster than libpng). GIF:
 Pillow, because OpenCV's GIF writer (opencv-python-headless 5.0) refuses single-channel
-images and palette-quantises colour ones, while Pillow writes an 8-bit grayscale GIF losslessly. All outputs are
-deterministic: no timestamps, fixed settings.
+images and palette-quantises colour ones, while Pillow writes an 8-bit grayscale GIF
+losslessly. All outputs are deterministic: no timestamps, fixed settings.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from filters_server.imaging.png import SIGNATURE as PNG_SIGNATURE
 from filters_server.imaging.png import encode_png16
 
 # The one list of output formats: media type -> file extension, in the server's order of preference.
@@ -27,7 +28,6 @@ OUTPUT_FORMATS: dict[str, str] = {
 }
 OUTPUT_TYPES: tuple[str, ...] = tuple(OUTPUT_FORMATS)
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # What libpng (through OpenCV) would need to write the same kind of file as imaging.png: zlib
 # level 1, Huffman-only, the Sub row filter. Not used to answer requests; the benchmarks compare
 # the two writers with it (docs/filters.md, "PNG output").
