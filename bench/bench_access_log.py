@@ -30,7 +30,7 @@ import aiohttp
 from filters_server.testing import png16, sample_image_info
 
 from bench.bench_auth import extract
-from bench.servers import ServerProcess, free_port
+from bench.servers import ServerProcess, filters_server, free_port
 from bench.workloads import gets
 
 BASE = "/api/dsio/filters/v1"
@@ -42,22 +42,7 @@ async def start(name: str, cwd: str, level: str, workdir: str) -> tuple[ServerPr
     """A server at ``level`` with one resource; (the process, the resource's URL)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    argv = [
-        sys.executable,
-        "-m",
-        "filters_server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--storage",
-        "memory://",
-        "--users",
-        "bench:bench",
-        "--log-level",
-        level,
-    ]
-    server = ServerProcess(name, argv, base + "/healthz", cwd=cwd, log_path=os.path.join(workdir, f"{name}.log"))
+    server = filters_server(name, port, "memory://", os.path.join(workdir, f"{name}.log"), log_level=level, cwd=cwd)
     server.start()
     form = aiohttp.FormData()
     form.add_field("imageInfo", json.dumps(sample_image_info()), content_type="application/json")

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp
 
-from bench.servers import ServerProcess, free_port
+from bench.servers import filters_server, free_port
 
 BASE = "/api/dsio/filters/v1"
 USER, PASSWORD = "bench", "bench-password"
@@ -122,23 +122,16 @@ async def measure(
 ) -> dict[str, float]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    argv = [
-        python,
-        "-m",
-        "filters_server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--storage",
+    server = filters_server(
+        name,
+        port,
         "memory://",
-        "--users-file",
-        users_file,
-        "--log-level",
-        "warning",
-        *extra,
-    ]
-    server = ServerProcess(name, argv, base + "/healthz", cwd=cwd, log_path=os.path.join(args.workdir, f"{name}.log"))
+        os.path.join(args.workdir, f"{name}.log"),
+        *("--users-file", users_file, *extra),
+        users=None,
+        python=python,
+        cwd=cwd,
+    )
     server.start()
     try:
         async with aiohttp.ClientSession() as http:

@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.servers import ServerProcess, free_port, rss_mib
+from bench.servers import filters_server, free_port, rss_mib
 
 USER, PASSWORD = "bench", "bench-password"
 BASE = "/api/dsio/filters/v1"
@@ -230,28 +230,14 @@ def main(argv: list[str] | None = None) -> int:
         png_bytes = make_inputs(in_dir, images)
         port = free_port()
         url = f"http://127.0.0.1:{port}{BASE}"
-        server = ServerProcess(
+        server = filters_server(
             "filters-server",
-            [
-                sys.executable,
-                "-m",
-                "filters_server",
-                "--storage",
-                "memory://",
-                "--users",
-                f"{USER}:{PASSWORD}",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--queue-depth",
-                str(2 * max(levels)),
-            ],  # no 503s: both sides would have to retry
-            f"http://127.0.0.1:{port}/healthz",
-            cwd=str(ROOT),
-            log_path=str(work / "server.log"),
+            port,
+            "memory://",
+            str(work / "server.log"),
+            "--queue-depth",
+            str(2 * max(levels)),  # no 503s: both sides would have to retry
+            users=f"{USER}:{PASSWORD}",
         )
         server.start()
         env = {**os.environ, "DSIO_FILTERS_URL": url, "DSIO_FILTERS_USER": USER, "DSIO_FILTERS_PASSWORD": PASSWORD}

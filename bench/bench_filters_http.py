@@ -61,7 +61,7 @@ from filters_server.imaging import params as P
 
 from bench import corpus
 from bench.corpus import CorpusImage
-from bench.servers import ServerProcess, cpu_seconds, free_port, minor_faults
+from bench.servers import cpu_seconds, filters_server, free_port, minor_faults
 
 BASE = "/api/dsio/filters/v1"
 AUTH = {"Authorization": aiohttp.encode_basic_auth("bench", "bench")}
@@ -516,27 +516,7 @@ def main() -> int:
         for image in images:
             print("  " + corpus.describe(image), flush=True)
         port = free_port()
-        server = ServerProcess(
-            "filters-server",
-            [
-                sys.executable,
-                "-m",
-                "filters_server",
-                "--storage",
-                f"file:{tmp}/storage",
-                "--users",
-                "bench:bench",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            f"http://127.0.0.1:{port}/healthz",
-            cwd=str(ROOT),
-            log_path=os.path.join(tmp, "server.log"),
-        )
+        server = filters_server("filters-server", port, f"file:{tmp}/storage", os.path.join(tmp, "server.log"))
         server.start()
         try:
             realistic = next(i for i in images if i.corpus == "realistic")

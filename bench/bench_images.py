@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import corpus
 from bench.corpus import CorpusImage
-from bench.servers import RssWatch, ServerProcess, free_port, rss_mib, run_in_workdir
+from bench.servers import RssWatch, ServerProcess, filters_server, free_port, rss_mib, run_in_workdir
 from bench.workloads import MultipartFile, Result, delete_all, gets, uploads
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -139,26 +139,14 @@ class ReadRow:
 def project_server(workdir: str, name: str, log_level: str) -> tuple[ServerProcess, str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = ServerProcess(
+    server = filters_server(
         f"filters server ({name})",
-        [
-            sys.executable,
-            "-m",
-            "filters_server",
-            "--storage",
-            f"file:{os.path.join(workdir, name + '-storage')}",
-            "--users",
-            f"{USER}:{PASSWORD}",
-            "--port",
-            str(port),
-            "--host",
-            "127.0.0.1",
-            "--log-level",
-            log_level,
-        ],
-        f"{url}/healthz",
+        port,
+        f"file:{os.path.join(workdir, name + '-storage')}",
+        os.path.join(workdir, f"{name}.log"),
+        users=f"{USER}:{PASSWORD}",
+        log_level=log_level,
         cwd=REPO,
-        log_path=os.path.join(workdir, f"{name}.log"),
     )
     return server, url
 

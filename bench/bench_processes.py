@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import corpus
-from bench.servers import ServerProcess, cpu_seconds, free_port
+from bench.servers import ServerProcess, cpu_seconds, filters_server, free_port
 from bench.workloads import MultipartFile
 
 API = "/api/dsio/filters/v1"
@@ -45,30 +45,14 @@ def server_tree_cpu(pid: int) -> float:
 def start(workdir: str, processes: int) -> tuple[ServerProcess, str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = ServerProcess(
+    server = filters_server(
         f"filters server --processes {processes}",
-        [
-            sys.executable,
-            "-m",
-            "filters_server",
-            "--storage",
-            f"file:{workdir}/store-{processes}",
-            "--users",
-            f"{USER}:{PASSWORD}",
-            "--port",
-            str(port),
-            "--processes",
-            str(processes),
-            "--workers",
-            "2",
-            "--queue-depth",
-            "64",
-            "--max-connections",
-            "4096",
-        ],
-        f"{url}/healthz",
-        cwd=str(ROOT),
-        log_path=f"{workdir}/server-{processes}.log",
+        port,
+        f"file:{workdir}/store-{processes}",
+        f"{workdir}/server-{processes}.log",
+        *("--processes", str(processes), "--workers", "2", "--queue-depth", "64", "--max-connections", "4096"),
+        users=f"{USER}:{PASSWORD}",
+        log_level="info",  # the access log on, as deployed
     )
     server.start()
     time.sleep(1.0)  # the children bind after the supervisor answers nothing itself: let all of them start

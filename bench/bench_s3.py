@@ -46,7 +46,7 @@ from aiobotocore.config import AioConfig
 from bench import corpus
 from bench.bench_images import API, PASSWORD, USER
 from bench.corpus import CorpusImage
-from bench.servers import ServerProcess, cpu_seconds, free_port, run_in_workdir
+from bench.servers import ServerProcess, cpu_seconds, filters_server, free_port, run_in_workdir
 from bench.workloads import (
     FILE_CHUNK,
     MultipartFile,
@@ -271,31 +271,16 @@ class Stack:
             env=env,
             log_path=os.path.join(workdir, "moto.log"),
         )
-        self.server = ServerProcess(
+        self.server = filters_server(
             "filters server",
-            [
-                sys.executable,
-                "-m",
-                "filters_server",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(server_port),
-                "--storage",
-                f"s3://{self.bucket}/filters",
-                "--s3-endpoint-url",
-                self.endpoint,
-                "--s3-create-bucket",
-                "true",
-                "--users",
-                f"{USER}:{PASSWORD}",
-                "--log-level",
-                args.project_log_level,
-            ],
-            f"{self.server_url}/readyz",
-            cwd=str(ROOT),
+            server_port,
+            f"s3://{self.bucket}/filters",
+            os.path.join(workdir, "server.log"),
+            *("--s3-endpoint-url", self.endpoint, "--s3-create-bucket", "true"),
+            users=f"{USER}:{PASSWORD}",
+            log_level=args.project_log_level,
+            ready_path="/readyz",
             env=env,
-            log_path=os.path.join(workdir, "server.log"),
         )
         self.auth = aiohttp.encode_basic_auth(USER, PASSWORD)
 

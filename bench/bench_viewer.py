@@ -32,7 +32,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from filters_server.imaging import encode, phantoms
 
-from bench.servers import ServerProcess, free_port
+from bench.servers import filters_server, free_port
 
 BASE = "/api/dsio/filters/v1"
 CHROMIUM = "/usr/bin/chromium"
@@ -73,27 +73,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         png_path = Path(tmp) / "phantom.png"
         png_path.write_bytes(encode(phantoms.dental_image((1708, 2400)), "image/png"))
-        server = ServerProcess(
-            "filters-server",
-            [
-                sys.executable,
-                "-m",
-                "filters_server",
-                "--storage",
-                f"file:{tmp}/storage",
-                "--users",
-                "bench:bench",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            f"{url}/healthz",
-            cwd=str(ROOT),
-            log_path=os.path.join(tmp, "server.log"),
-        )
+        server = filters_server("filters-server", port, f"file:{tmp}/storage", os.path.join(tmp, "server.log"))
         server.start()
         try:
             page_ms, bare_ms, repeat_ms = run(url, png_path, args.runs)

@@ -29,6 +29,31 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the repository
+
+
+def filters_server(
+    name: str,
+    port: int,
+    storage: str,
+    log_path: str,
+    *extra: str,
+    users: str | None = "bench:bench",
+    log_level: str = "warning",
+    ready_path: str = "/healthz",
+    python: str = sys.executable,
+    cwd: str = ROOT,
+    env: dict[str, str] | None = None,
+) -> ServerProcess:
+    """The project's server on 127.0.0.1:``port`` (not started): the options every benchmark
+    gives it, then ``extra``. ``users=None`` leaves credentials to ``extra`` (--users-file);
+    ``python`` and ``cwd`` select another checkout (the benchmarks that compare with a baseline)."""
+    argv = [python, "-m", "filters_server", "--host", "127.0.0.1", "--port", str(port), "--storage", storage]
+    argv += ["--users", users] if users is not None else []
+    argv += ["--log-level", log_level, *extra]
+    return ServerProcess(name, argv, f"http://127.0.0.1:{port}{ready_path}", cwd=cwd, env=env, log_path=log_path)
+
+
 class ServerProcess:
     """One server started with ``argv``; ``health_url`` answers 200 once it serves."""
 
