@@ -1,4 +1,5 @@
-"""Row-wise pixel steps done as two halves at once: the job's thread and one helper thread.
+"""Pixel work shared with a helper thread: row-wise steps done as two halves at once, and a
+helper lent to one caller (the PNG decoder hands it segments).
 
 OpenCV spreads its filters (bilateral, pyramids) over the CPUs itself, but a per-pixel table
 lookup, numpy's ufuncs and OpenCV's arithmetic run on one thread. For the steps where every output
@@ -12,8 +13,9 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -35,6 +37,20 @@ _start()
 os.register_at_fork(after_in_child=_start)
 
 
+@contextmanager
+def helper() -> Iterator[ThreadPoolExecutor | None]:
+    """A helper thread for the caller's own use until the block ends, or None when every helper is
+    busy: the caller then does all the work itself rather than wait (and must have waited for
+    whatever it gave the helper before the block ends)."""
+    if not _free.acquire(blocking=False):
+        yield None
+        return
+    try:
+        yield _pool
+    finally:
+        _free.release()
+
+
 def by_halves(step: Callable[..., object], *arrays: np.ndarray) -> None:
     """``step(*arrays)``, done as ``step`` on the top rows and on the bottom rows of every array.
 
@@ -42,13 +58,16 @@ def by_halves(step: Callable[..., object], *arrays: np.ndarray) -> None:
     every array) and write its results into the arrays; the arrays share their number of rows.
     """
     rows = arrays[0].shape[0]
-    if rows < MIN_ROWS or not _free.acquire(blocking=False):
+    if rows < MIN_ROWS:
         step(*arrays)
         return
-    middle = rows // 2
-    try:
-        bottom = _pool.submit(step, *(array[middle:] for array in arrays))
-        step(*(array[:middle] for array in arrays))
-        bottom.result()  # bounded: the helper runs only this, on half the rows
-    finally:
-        _free.release()
+    with helper() as pool:
+        if pool is None:
+            step(*arrays)
+            return
+        middle = rows // 2
+        bottom = pool.submit(step, *(array[middle:] for array in arrays))
+        try:
+            step(*(array[:middle] for array in arrays))
+        finally:
+            bottom.result()  # bounded: the helper runs only this, on half the rows

@@ -72,3 +72,9 @@ def slanted_edge_x(inverted_lut: Lut) -> np.ndarray:
     """Float sensor values of a low-contrast (x' 0.4 -> 0.55) slanted edge, 0.0375 mm blur."""
     scene = ph.slanted_edge((SLANT_SIZE, SLANT_SIZE), 0.4, 0.55, SLANT_DEG, blur_px=2.5)
     return ph.sensor(scene, inverted_lut, noise=3.0, seed=2)
+
+
+@pytest.fixture
+def sensor_image() -> np.ndarray:
+    """A sensor-like intraoral image: structure, quantum and electronic noise, saturated background."""
+    return ph.dental_image((240, 320), ph.EXAMPLE_LUT, seed=3)

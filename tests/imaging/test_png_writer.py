@@ -19,7 +19,7 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image
 
 from filters_server.core.pngcheck import PngValidator
-from filters_server.imaging import codecs, phantoms
+from filters_server.imaging import codecs
 from filters_server.imaging import png as writer
 from filters_server.imaging.png import encode_png16
 
@@ -46,12 +46,6 @@ def _pillow(data: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(data)) as picture:
         assert picture.mode in ("I;16", "I;16B", "I")
         return np.asarray(picture).astype(np.uint16)
-
-
-@pytest.fixture
-def sensor_image() -> np.ndarray:
-    """A sensor-like intraoral image: structure, quantum and electronic noise, saturated background."""
-    return phantoms.dental_image((240, 320), phantoms.EXAMPLE_LUT, seed=3)
 
 
 def test_libpng_and_pillow_read_back_the_exact_pixels(sensor_image: np.ndarray) -> None:
