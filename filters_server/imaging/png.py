@@ -10,8 +10,13 @@ smaller file (docs/filters.md, "PNG output"), because
   coding, and, having LZ77 matching, a little smaller.
 
 Rows are filtered and compressed a strip at a time (about 1 MiB of raw scanlines per strip), so
-beyond the finished file the writer holds one strip, whatever the image size. The file is
-standard PNG (IHDR, IDAT chunks, IEND): any decoder reads exactly the pixels that were written.
+beyond the finished file the writer holds a strip or two, whatever the image size. The top and the
+bottom half of an image are deflated at once, by the caller and by the helper thread of
+:mod:`filters_server.imaging.halves` (ISA-L releases the GIL), as two raw deflate streams: the top
+one ends on a byte boundary (a sync flush), so the two joined are one valid stream, and their
+Adler-32 checksums combine arithmetically. The halves are the same whether or not a helper is
+free, so the bytes of a file depend on its pixels alone. The file is standard PNG (IHDR, IDAT
+chunks, IEND): any decoder reads exactly the pixels that were written.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import struct
 import numpy as np
 from isal import isal_zlib
 
+from filters_server.imaging.halves import helper
+
 try:  # zlib-ng computes CRC-32 several times faster than the stdlib's zlib; same values
     from zlib_ng import zlib_ng as zlib
 except ImportError:  # pragma: no cover - the stdlib module is the fallback
@@ -29,13 +36,29 @@ except ImportError:  # pragma: no cover - the stdlib module is the fallback
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DEFLATE_LEVEL = 1  # ISA-L levels are 0-3; 1 is the fastest that still finds matches
 STRIP_BYTES = 1 << 20  # raw scanline bytes filtered and compressed per step
+SPLIT_MIN_BYTES = 1 << 18  # smaller images are deflated as one stream: a hand-off costs more
 _SUB = 1  # PNG filter type: each byte minus the byte one pixel to its left
 _BPP = 2  # bytes per pixel of 16-bit grayscale
+_ZLIB_HEADER = b"\x78\x01"  # deflate, 32 KiB window, no dictionary, "fastest" level
+_ADLER_BASE = 65521
 
 
-def _chunk(kind: bytes, data: bytes) -> tuple[bytes, bytes, bytes]:
-    """A chunk as its three parts (length and type, data, CRC): the data is copied once, by the final join."""
-    return struct.pack(">I4s", len(data), kind), data, struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
+def _chunk(kind: bytes, *data: bytes) -> list[bytes]:
+    """A chunk whose data is the ``data`` parts joined, as its parts (length and type, the data,
+    CRC): the data is copied once, by the final join."""
+    crc = zlib.crc32(kind)
+    for part in data:
+        crc = zlib.crc32(part, crc)
+    return [struct.pack(">I4s", sum(map(len, data)), kind), *data, struct.pack(">I", crc)]
+
+
+def adler32_combine(first: int, second: int, second_length: int) -> int:
+    """The Adler-32 of two byte strings joined, from each one's Adler-32 and the second's length
+    (zlib's adler32_combine, which Python's zlib does not offer)."""
+    rem = second_length % _ADLER_BASE
+    low = ((first & 0xFFFF) + (second & 0xFFFF) - 1) % _ADLER_BASE
+    high = (rem * (first & 0xFFFF) + (first >> 16) + (second >> 16) - rem) % _ADLER_BASE
+    return low | high << 16
 
 
 def _sub_filtered(rows: np.ndarray) -> np.ndarray:
@@ -58,13 +81,42 @@ def encode_png16(image: np.ndarray) -> bytes:
     if h == 0 or w == 0:
         raise ValueError(f"a PNG needs at least one pixel, got shape {image.shape}")
     ihdr = struct.pack(">IIBBBBB", w, h, 16, 0, 0, 0, 0)  # 16-bit, grayscale, deflate, adaptive filters, no interlace
+    middle = h // 2 if h >= 2 and h * (_BPP * w + 1) >= SPLIT_MIN_BYTES else h
+    with helper() as pool:
+        bottom = pool.submit(_deflated, image[middle:], True) if pool is not None and middle < h else None
+        try:
+            pieces, adler, _ = _deflated(image[:middle], middle == h)
+        finally:
+            rest = bottom.result() if bottom is not None else None
+    if middle < h:
+        more, more_adler, more_length = rest if rest is not None else _deflated(image[middle:], True)
+        pieces += more
+        adler = adler32_combine(adler, more_adler, more_length)
+    # One IDAT chunk per piece; the zlib header opens the first, the Adler-32 closes the last.
+    groups = [[piece] for piece in pieces]
+    groups[0].insert(0, _ZLIB_HEADER)
+    groups[-1].append(struct.pack(">I", adler))
     parts = [SIGNATURE, *_chunk(b"IHDR", ihdr)]
-    compressor = isal_zlib.compressobj(DEFLATE_LEVEL)
-    strip = max(1, STRIP_BYTES // (_BPP * w + 1))
-    for top in range(0, h, strip):
-        data = compressor.compress(_sub_filtered(image[top : top + strip]))
-        if data:
-            parts += _chunk(b"IDAT", data)
-    parts += _chunk(b"IDAT", compressor.flush())
-    parts += _chunk(b"IEND", b"")
+    for group in groups:
+        parts += _chunk(b"IDAT", *group)
+    parts += _chunk(b"IEND")
     return b"".join(parts)
+
+
+def _deflated(rows: np.ndarray, final: bool) -> tuple[list[bytes], int, int]:
+    """The Sub-filtered ``rows`` as a raw deflate stream (its pieces), their Adler-32 and length.
+    A stream that is not ``final`` ends on a byte boundary, so that another can follow it."""
+    h, w = rows.shape
+    compressor = isal_zlib.compressobj(DEFLATE_LEVEL, isal_zlib.DEFLATED, -15)
+    strip = max(1, STRIP_BYTES // (_BPP * w + 1))
+    pieces: list[bytes] = []
+    adler, length = 1, 0
+    for top in range(0, h, strip):
+        filtered = _sub_filtered(rows[top : top + strip])
+        adler = isal_zlib.adler32(filtered, adler)
+        length += filtered.size
+        data = compressor.compress(filtered)
+        if data:
+            pieces.append(data)
+    pieces.append(compressor.flush(isal_zlib.Z_FINISH if final else isal_zlib.Z_SYNC_FLUSH))
+    return pieces, adler, length

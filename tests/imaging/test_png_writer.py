@@ -9,6 +9,8 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import cv2
 import numpy as np
@@ -128,3 +130,51 @@ def test_anything_but_a_nonempty_2d_uint16_array_is_refused(bad: np.ndarray) -> 
 )
 def test_any_image_round_trips(image: np.ndarray) -> None:
     np.testing.assert_array_equal(_libpng(encode_png16(image)), image)
+
+
+@pytest.fixture
+def split(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every image of two rows or more is deflated as two halves (the test images are small)."""
+    monkeypatch.setattr(writer, "SPLIT_MIN_BYTES", 1)
+
+
+@pytest.mark.usefixtures("split")
+def test_an_image_deflated_as_two_halves_is_one_valid_zlib_stream(sensor_image: np.ndarray) -> None:
+    data = encode_png16(sensor_image)
+    raw = zlib.decompress(b"".join(body for kind, body in _chunks(data) if kind == b"IDAT"))  # checks the Adler-32
+    assert len(raw) == (1 + 2 * sensor_image.shape[1]) * sensor_image.shape[0]
+    np.testing.assert_array_equal(_libpng(data), sensor_image)
+    np.testing.assert_array_equal(_pillow(data), sensor_image)
+
+
+@pytest.mark.usefixtures("split")
+def test_the_bytes_do_not_depend_on_whether_a_helper_thread_was_free(
+    sensor_image: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_helper = encode_png16(sensor_image)
+
+    @contextmanager
+    def busy() -> Iterator[None]:
+        yield None
+
+    monkeypatch.setattr(writer, "helper", busy)
+    assert encode_png16(sensor_image) == with_helper
+
+
+@pytest.mark.usefixtures("split")
+@given(
+    hnp.arrays(
+        np.uint16, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=40), elements=st.integers(0, 65535)
+    )
+)
+def test_any_image_deflated_as_two_halves_round_trips(image: np.ndarray) -> None:
+    data = encode_png16(image)
+    np.testing.assert_array_equal(_libpng(data), image)
+    zlib.decompress(b"".join(body for kind, body in _chunks(data) if kind == b"IDAT"))
+
+
+@given(st.binary(max_size=300), st.binary(max_size=300), st.integers(0, 70000))
+def test_adler32_of_two_parts_combines_into_that_of_the_whole(first: bytes, second: bytes, padding: int) -> None:
+    second += bytes(padding)  # lengths beyond the checksum's modulus, 65521
+    combined = writer.adler32_combine(zlib.adler32(first), zlib.adler32(second), len(second))
+    assert combined == zlib.adler32(first + second)
