@@ -10,7 +10,7 @@ import re
 import pytest
 
 from filters_server.api.audit import ACCESS_LOGGER, AuditLog
-from filters_server.logsetup import TEXT_FORMAT, JsonFormatter
+from filters_server.logsetup import TEXT_FORMAT, JsonFormatter, TextFormatter
 from filters_server.testing import png16, sample_image_info
 
 from .conftest import BASE, create, form
@@ -110,7 +110,7 @@ async def test_an_upload_is_recorded_with_the_id_it_created(access_records, clie
 
 async def test_the_text_format_is_one_compact_line(access_records, client):
     await client.get(f"{BASE}/images/{MISSING_ID}", headers={"X-Request-ID": "text-line"})
-    line = logging.Formatter(TEXT_FORMAT).format(await access_records.of("text-line"))
+    line = TextFormatter(TEXT_FORMAT).format(await access_records.of("text-line"))
     assert "\n" not in line
     assert f"text-line alice GET {BASE}/images/{{id}} id={MISSING_ID} 404" in line
 

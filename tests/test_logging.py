@@ -11,7 +11,14 @@ import threading
 import pytest
 from aiohttp.http_exceptions import BadHttpMessage
 
-from filters_server.logsetup import MalformedRequestFilter, configure_logging, install_malformed_request_filter
+from filters_server.logsetup import (
+    TEXT_FORMAT,
+    JsonFormatter,
+    MalformedRequestFilter,
+    TextFormatter,
+    configure_logging,
+    install_malformed_request_filter,
+)
 
 from .conftest import FakeClock
 
@@ -22,6 +29,7 @@ def process_logging():
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     server_filters = logging.getLogger("aiohttp.server").filters[:]
+    flags = logging.logThreads, logging.logProcesses, logging.logMultiprocessing
     listeners: list[logging.handlers.QueueListener] = []
 
     def configure(level: str = "info", fmt: str = "text") -> logging.handlers.QueueListener:
@@ -35,6 +43,7 @@ def process_logging():
             listener.stop()
     root.handlers[:], root.level = saved
     logging.getLogger("aiohttp.server").filters[:] = server_filters
+    logging.logThreads, logging.logProcesses, logging.logMultiprocessing = flags
 
 
 def test_log_records_are_written_by_a_thread_not_the_caller(process_logging, monkeypatch):
@@ -58,6 +67,38 @@ def test_json_format_writes_audit_records_as_fields(process_logging, capsys):
     entry = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     assert entry["logger"] == "filters_server.access"
     assert {k: entry[k] for k in fields} == fields
+
+
+def _records_at(*times: float) -> list[logging.LogRecord]:
+    records = []
+    for created in times:
+        record = logging.LogRecord("filters_server.access", logging.INFO, __file__, 1, "%s %s", ("r1", 200), None)
+        record.created, record.msecs = created, int((created - int(created)) * 1000) + 0.0
+        records.append(record)
+    return records
+
+
+# Within one second, across a second, back to an earlier second, and a second later again.
+TIMES = (1_800_000_000.001, 1_800_000_000.999, 1_800_000_001.5, 1_799_999_999.25, 1_800_000_002.0)
+
+
+def test_text_lines_are_those_of_the_stdlib_formatter():
+    ours, stdlib = TextFormatter(TEXT_FORMAT), logging.Formatter(TEXT_FORMAT)
+    for record in _records_at(*TIMES):
+        assert ours.format(record) == stdlib.format(record)
+
+
+def test_json_times_are_those_of_the_stdlib_formatter():
+    ours, stdlib = JsonFormatter(), logging.Formatter()
+    for record in _records_at(*TIMES):
+        assert json.loads(ours.format(record))["time"] == stdlib.formatTime(record, "%Y-%m-%dT%H:%M:%S%z")
+
+
+def test_records_still_say_which_thread_made_them_outside_the_server_process():
+    """Only the server's own logging (configure_logging) stops collecting thread and process:
+    a program that imports the package keeps the stdlib's records."""
+    record = logging.getLogger("filters_server.test").makeRecord("x", logging.INFO, "", 0, "m", (), None)
+    assert record.threadName == threading.current_thread().name
 
 
 def malformed_record(exc: Exception | None = None) -> logging.LogRecord:
