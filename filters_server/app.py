@@ -28,6 +28,7 @@ from filters_server.core.background import BackgroundTasks
 from filters_server.core.decoded import DecodedImages
 from filters_server.core.index import Clock, ResourceIndex
 from filters_server.core.pixel_budget import PixelBudget
+from filters_server.core.removals import Removals
 from filters_server.core.result_bounds import ResultBounds
 from filters_server.core.results import ResultCache
 from filters_server.core.sessions import SessionWatch
@@ -53,10 +54,12 @@ def create_app(
     clock: Clock | None = None,
     users: dict[str, Credential] | None = None,
     modality: ModalityClient | None = None,
+    removals: Removals | None = None,
 ) -> web.Application:
     """Build the server. ``storage``/``clock``/``users``/``modality`` override what ``settings`` name (tests).
 
-    An injected ``modality`` client is started here but closed by whoever made it.
+    An injected ``modality`` client is started here but closed by whoever made it. ``removals``: the
+    count of removals this process shares with the others on its store (``--processes``).
     """
     settings = settings or Settings()
     users = users if users is not None else load_users(settings)
@@ -84,7 +87,7 @@ def create_app(
         timeout=settings.storage_timeout_seconds,
         min_free_bytes=settings.min_free_bytes,
     )
-    app[keys.INDEX] = ResourceIndex(app[keys.STORAGE], app[keys.CLOCK])
+    app[keys.INDEX] = ResourceIndex(app[keys.STORAGE], app[keys.CLOCK], removals)
     app[keys.AUTHENTICATOR] = authenticator
     app.cleanup_ctx.append(_users_lifetime)
     app.cleanup_ctx.append(_storage_lifetime)

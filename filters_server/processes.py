@@ -2,12 +2,13 @@
 
 Each process is a complete server (its own event loop, worker pool, caches) listening on the
 same port with ``SO_REUSEPORT``, so the kernel spreads connections across them. They share the
-storage the way replicas of a fleet share S3: the index reads metadata through on every lookup
-(nothing one process deletes is served by another), sweeping is idempotent, and writes are
-atomic renames. The supervising parent only starts the children, forwards SIGTERM/SIGINT (and
-SIGHUP, which reloads the users file) to them, and exits when any of them exits (with its
-status), so a process manager restarts the whole set rather than running with fewer processes
-than configured.
+storage much as replicas of a fleet share S3: nothing one process deletes is served by another
+(they share a count of removals in memory, :mod:`filters_server.core.removals`, and a process
+checks the store again for a resource it knows once any process has removed something), sweeping
+is idempotent, and writes are atomic renames. The supervising parent only starts the children,
+forwards SIGTERM/SIGINT (and SIGHUP, which reloads the users file) to them, and exits when any of
+them exits (with its status), so a process manager restarts the whole set rather than running
+with fewer processes than configured.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from backends.local import LocalStorage
 from filters_server.api.connections import run_app
 from filters_server.app import create_app
 from filters_server.config import Settings
+from filters_server.core.removals import Removals, shared_slots
 from filters_server.core.users import Credential
 from filters_server.logsetup import configure_logging
 
@@ -76,12 +78,13 @@ def serve(
         # The one moment no process uses the directory: clear what crashed writers left.
         LocalStorage(file_url_path(settings.storage)).recover()
     children: list[int] = []
-    for _ in range(settings.processes):
+    slots = shared_slots(settings.processes)  # before the fork: every child maps the same memory
+    for number in range(settings.processes):
         pid = os.fork()
         if pid == 0:  # the child: a whole server of its own
             status = 0
             try:
-                run_one(settings, create_app(settings, users=users), ssl_context)
+                run_one(settings, create_app(settings, users=users, removals=Removals(slots, number)), ssl_context)
             except BaseException:
                 log.exception("server process failed")
                 status = 1

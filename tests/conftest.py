@@ -15,6 +15,7 @@ from backends.local import LocalStorage
 from backends.memory import MemoryStorage
 from filters_server.app import create_app
 from filters_server.config import Settings
+from filters_server.core.removals import Removals
 from filters_server.core.users import parse_users
 from filters_server.testing import png16, sample_image_info
 
@@ -65,9 +66,11 @@ def settings() -> Settings:
 
 @pytest.fixture
 def make_app(settings: Settings, clock: FakeClock):
-    def factory(storage: Any = None, **changes: Any):
+    def factory(storage: Any = None, removals: Removals | None = None, **changes: Any):
         users = parse_users(",".join(f"{u}:{p}" for u, p in USERS.items()))
-        return create_app(settings.replace(**changes), storage=storage or MemoryStorage(), clock=clock, users=users)
+        return create_app(
+            settings.replace(**changes), storage=storage or MemoryStorage(), clock=clock, users=users, removals=removals
+        )
 
     return factory
 

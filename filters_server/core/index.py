@@ -3,9 +3,11 @@
 On a private backend (memory, local disk) this process is the only writer, so the in-memory
 map is authoritative once loaded at start. On a shared backend (S3) the backend is the source
 of truth: every lookup reads the metadata through, so a replica never serves what another has
-deleted. Expired resources are invisible at once and removed by
-:class:`filters_server.core.sweeper.Sweeper`. The order of writes and deletes is the one
-docs/architecture.md ("Storage invariants") describes.
+deleted. Processes that share one local disk (``--processes``) also share a count of removals
+(:mod:`filters_server.core.removals`): each keeps what it has read while the count stays as it
+was, and checks the store again once any process has removed something. Expired resources are
+invisible at once and removed by :class:`filters_server.core.sweeper.Sweeper`. The order of
+writes and deletes is the one docs/architecture.md ("Storage invariants") describes.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from filters_server.core.layout import (
     resource_prefix,
 )
 from filters_server.core.pngcheck import PngInfo
+from filters_server.core.removals import Removals
 from filters_server.core.resource import Resource, new_id
 
 Clock = Callable[[], float]
@@ -125,10 +128,14 @@ class Reservation:
 
 
 class ResourceIndex:
-    def __init__(self, storage: Storage, clock: Clock) -> None:
+    def __init__(self, storage: Storage, clock: Clock, removals: Removals | None = None) -> None:
+        """``removals``: the count shared by the processes of one shared store (``--processes``);
+        without it a shared store is read through on every lookup."""
         self.storage = storage
         self.clock = clock
+        self.removals = removals if storage.shared else None
         self._cache: dict[str, Resource] = {}
+        self._read_at: dict[str, int] = {}  # shared store: the removal generation each entry was last seen at
         self.discard_listeners: list[Callable[[str], object]] = []  # told the id of each resource removed
 
     def __len__(self) -> int:
@@ -174,20 +181,59 @@ class ResourceIndex:
 
     async def commit(self, resource: Resource) -> None:
         """Make a resource visible: its metadata is the last object written."""
+        generation = self._generation()
         await self.storage.put_bytes(meta_key(resource.id), resource.to_json())
-        self._cache[resource.id] = resource
+        self._keep(resource, generation)
 
-    async def get(self, owner: str, resource_id: str) -> Resource:
-        """The owner's live resource, or :class:`ResourceNotFound` (unknown, expired, foreign alike)."""
+    async def get(self, owner: str, resource_id: str, *, fresh: bool = False) -> Resource:
+        """The owner's live resource, or :class:`ResourceNotFound` (unknown, expired, foreign alike).
+
+        ``fresh``: on a shared store, ask the store even if no removal was counted since it was read.
+        """
         resource = self._cache.get(resource_id)
-        if self.storage.shared:
-            try:
-                resource = Resource.from_json(await self.storage.get_bytes(meta_key(resource_id)))
-            except ObjectNotFound:
-                self._cache.pop(resource_id, None)
-                resource = None
+        if self.storage.shared and (fresh or resource is None or not self._still_current(resource_id)):
+            resource = await self._read_through(resource_id, resource)
         if resource is None or resource.owner != owner or resource.expired(self.clock()):
             raise ResourceNotFound()
+        return resource
+
+    def _generation(self) -> int | None:
+        return self.removals.generation() if self.removals is not None else None
+
+    def _keep(self, resource: Resource, generation: int | None) -> None:
+        """Remember ``resource``, known to exist when the removal count was ``generation``."""
+        if self.storage.shared and generation is None:
+            return  # read through on every lookup: nothing to remember
+        self._cache[resource.id] = resource
+        if generation is not None:
+            self._read_at[resource.id] = generation
+
+    def _forget(self, resource_id: str) -> None:
+        self._cache.pop(resource_id, None)
+        self._read_at.pop(resource_id, None)
+
+    def _still_current(self, resource_id: str) -> bool:
+        """No process has removed anything since this process last saw ``resource_id`` in the store."""
+        return self.removals is not None and self._read_at.get(resource_id) == self.removals.generation()
+
+    async def _read_through(self, resource_id: str, known: Resource | None) -> Resource | None:
+        """The resource as the shared store has it now (None if it is gone).
+
+        The removal count is taken *before* asking the store, so a removal that happens meanwhile
+        leaves the entry behind the count: the next lookup asks again. A resource never changes
+        once written, so one already known only needs its metadata to still exist.
+        """
+        generation = self._generation()
+        try:
+            if known is not None:
+                await self.storage.stat(meta_key(resource_id))
+                resource = known
+            else:
+                resource = Resource.from_json(await self.storage.get_bytes(meta_key(resource_id)))
+        except ObjectNotFound:
+            self._forget(resource_id)
+            return None
+        self._keep(resource, generation)
         return resource
 
     async def owned(self, owner: str, limit: int, after: Position | None = None) -> Listing:
@@ -245,25 +291,37 @@ class ResourceIndex:
         return Listing(found, last if markers else None)
 
     async def exists(self, resource: Resource) -> bool:
+        """Whether ``resource`` still exists, asked of the store itself when it is shared (callers
+        use it to avoid leaving objects behind a resource deleted meanwhile)."""
         try:
-            await self.get(resource.owner, resource.id)
+            await self.get(resource.owner, resource.id, fresh=True)
         except ResourceNotFound:
             return False
         return True
 
     async def remove(self, resource: Resource) -> None:
         """Remove a resource's metadata first (invisible at once), then everything else."""
-        self._cache.pop(resource.id, None)
-        await self.storage.delete(meta_key(resource.id))
+        self._forget(resource.id)
+        try:
+            await self.storage.delete(meta_key(resource.id))
+        finally:  # even if the delete failed: it may have happened, and the others must look again
+            self._count_removal()
         await self.discard(resource.id, resource.expires)
 
     async def discard(self, resource_id: str, expires: float) -> None:
         """Remove every object of a resource and its marker; harmless if already gone."""
-        self._cache.pop(resource_id, None)
-        await self.storage.delete_prefix(resource_prefix(resource_id))
-        await self.storage.delete(expiry_key(expires, resource_id))
+        self._forget(resource_id)
+        try:
+            await self.storage.delete_prefix(resource_prefix(resource_id))
+            await self.storage.delete(expiry_key(expires, resource_id))
+        finally:  # some objects may be gone even if a delete failed
+            self._count_removal()
         for listener in self.discard_listeners:
             listener(resource_id)
+
+    def _count_removal(self) -> None:
+        if self.removals is not None:
+            self.removals.count()
 
     async def sweep(self, batch: int = 1000) -> int:
         """Remove every resource whose expiry has passed; return how many.
@@ -272,6 +330,9 @@ class ResourceIndex:
         sweeping at once, deletes are idempotent.
         """
         now = self.clock()
+        if self.removals is not None:  # what other processes swept stays here until it expires
+            for resource_id in [r.id for r in self._cache.values() if r.expired(now)]:
+                self._forget(resource_id)
         removed = 0
         while True:
             due: list[tuple[float, str]] = []
