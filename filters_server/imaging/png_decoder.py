@@ -39,6 +39,8 @@ except ImportError:  # pragma: no cover - the stdlib module is the fallback
 # zlib_ng's stub declares ``error`` as an exception instance; at run time it is the class.
 _ZlibError = cast("type[Exception]", zlib.error)
 
+MAX_PIXELS = 1 << 30  # OpenCV's own limit (CV_IO_MAX_IMAGE_PIXELS): larger files are its to refuse
+_MAX_DEFLATE_RATIO = 1032  # deflate's largest expansion: 258 bytes from a 2-bit code, roughly
 SEGMENT_BYTES = 512 * 1024  # filtered bytes per segment: small enough that the last one is short
 _IN_PIECE = 256 * 1024  # compressed bytes inflated per call: how soon a segment can be handed off
 _STORED_MAX = 65535  # the most bytes one stored deflate block holds
@@ -61,7 +63,10 @@ def read_png16(data: bytes) -> np.ndarray | None:
     if layout is None:
         return None
     width, height, stream = layout
-    raw = np.empty((1 + 2 * width) * height, np.uint8)  # the filtered rows, as inflated
+    size = (1 + 2 * width) * height
+    if width * height > MAX_PIXELS or size > _MAX_DEFLATE_RATIO * len(stream):
+        return None  # more than OpenCV decodes, or more than the stream could inflate to: nothing to allocate
+    raw = np.empty(size, np.uint8)  # the filtered rows, as inflated
     image = np.empty((height, width), np.uint16)
     decoded: list[bool] = []
     handed: list[tuple[Future[bool], int, int]] = []

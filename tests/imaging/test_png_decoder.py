@@ -264,3 +264,34 @@ def test_decode_png16_answers_for_such_files_as_libpng_does(sensor_image: np.nda
             codecs.decode_png16(data)
     else:
         np.testing.assert_array_equal(codecs.decode_png16(data), expected)
+
+
+def _header_only(width: int, height: int, stream: bytes) -> bytes:
+    return _file([(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0)), (b"IDAT", stream), (b"IEND", b"")])
+
+
+@pytest.mark.parametrize(
+    ("width", "height"),
+    [(1 << 16, 1 << 15), (2**31 - 1, 2**31 - 1)],
+    ids=["past OpenCV's pixel limit", "the largest header"],
+)
+def test_a_header_promising_more_pixels_than_opencv_decodes_is_left_to_it(
+    width: int, height: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    allocated: list[int] = []
+    real = np.empty
+    monkeypatch.setattr(png_decoder.np, "empty", lambda shape, *a, **k: allocated.append(shape) or real(shape, *a, **k))
+    assert read_png16(_header_only(width, height, zlib.compress(b"\0" * 1000))) is None
+    assert allocated == []
+
+
+def test_a_stream_too_short_to_inflate_to_its_rows_allocates_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deflate expands at most about 1032 times: a 1 KiB stream cannot hold 20,000 x 20,000 pixels."""
+    allocated: list[int] = []
+    real = np.empty
+    monkeypatch.setattr(png_decoder.np, "empty", lambda shape, *a, **k: allocated.append(shape) or real(shape, *a, **k))
+    data = _header_only(20_000, 20_000, zlib.compress(bytes(1024)))
+    assert read_png16(data) is None
+    assert allocated == []
+    with pytest.raises(ValueError):
+        codecs.decode_png16(data)
