@@ -260,6 +260,9 @@ class ModalityClient:
 _ALGORITHMS = {"MD5": "md5", "SHA256": "sha256"}
 
 
+_HASH_BLOCK_BYTES = 1 << 20  # rows byte-swapped at a time for the big-endian hash
+
+
 class PixelHashCheck:
     """Incremental check of ImageInfo.pixelHash against decoded pixels.
 
@@ -289,9 +292,15 @@ class PixelHashCheck:
         return cls(alg, value)
 
     def update(self, rows: np.ndarray) -> None:
-        samples = np.ascontiguousarray(rows, dtype="<u2")
-        self._little.update(samples.tobytes())
-        self._big.update(samples.astype(">u2").tobytes())
+        samples = np.ascontiguousarray(rows, dtype="<u2").reshape(-1)
+        # The hashes read the array's own memory, and the big-endian copy is made a megabyte at a
+        # time (a hash is of a byte stream: any split gives the same digest), so checking a
+        # 100-megapixel image costs a megabyte beside it, not two more copies of it.
+        step = _HASH_BLOCK_BYTES // samples.itemsize
+        for start in range(0, samples.size, step):
+            block = samples[start : start + step]
+            self._little.update(block.data)
+            self._big.update(block.astype(">u2").data)
 
     @property
     def byte_order(self) -> str | None:

@@ -245,6 +245,20 @@ async def test_pixel_hash_check_rejects_a_changed_pixel(acquired):
     assert verify_pixel_hash(image, pixels) is False
 
 
+@pytest.mark.parametrize("order", ["<u2", ">u2"])
+def test_pixel_hash_of_an_image_hashed_in_many_blocks_is_that_of_all_its_bytes(order, monkeypatch):
+    import hashlib
+
+    from filters_server.clients import modality
+
+    monkeypatch.setattr(modality, "_HASH_BLOCK_BYTES", 6)  # three samples a block: blocks cross rows
+    pixels = (np.arange(35, dtype=np.uint16).reshape(5, 7) * 1877) ^ 0x00FF
+    info = {"pixelHash": {"alg": "SHA256", "hash": hashlib.sha256(pixels.astype(order).tobytes()).hexdigest()}}
+    check = PixelHashCheck.from_image_info(info)
+    check.update(pixels)
+    assert check.matches() and check.byte_order == ("little" if order == "<u2" else "big")
+
+
 def test_pixel_hash_check_accepts_big_endian_hashes_and_md5():
     import hashlib
 
