@@ -10,6 +10,9 @@ One run, one machine, both corpora of ``bench/corpus.py`` at 2400x1708:
   the stored PNG, decodes, filters, encodes, answers, then writes the result to its cache);
   p50 over ``--runs`` fresh resources; target <= 1.5x the floor;
 * cached: the same request repeated (answered from the result cache); target <= 0.05x cold.
+* bare transfer: a bare aiohttp ``web.FileResponse`` of the same bytes (bench/baseline_server.py),
+  fetched by the same client right after the cached repeat: what sending the result costs by
+  itself, the least a cached repeat can take.
 
 Then, on the realistic image, the cold request taken apart: storage read and cache write
 through the project's own local-disk backend, decode, each pipeline stage (the functions of
@@ -61,7 +64,7 @@ from filters_server.imaging import params as P
 
 from bench import corpus
 from bench.corpus import CorpusImage
-from bench.servers import cpu_seconds, filters_server, free_port, minor_faults
+from bench.servers import baseline_server, cpu_seconds, filters_server, free_port, minor_faults
 
 BASE = "/api/dsio/filters/v1"
 AUTH = {"Authorization": aiohttp.encode_basic_auth("bench", "bench")}
@@ -123,11 +126,36 @@ async def timed_post(
     return (end - start) * 1e3, (end - headers_at) * 1e3
 
 
+async def timed_get(http: aiohttp.ClientSession, url: str) -> float:
+    """ms of a GET and its whole body."""
+    start = time.perf_counter()
+    async with http.get(url) as response:
+        await response.read()
+        if response.status != 200:
+            raise RuntimeError(f"GET {url} -> {response.status}")
+    return (time.perf_counter() - start) * 1e3
+
+
+def write_outputs(images: list[CorpusImage], directory: str) -> list[str]:
+    """Each filter's output for each corpus image, as the server answers it (the encoders are
+    deterministic), written to ``directory``: what the bare transfer serves. In SPECS order per image."""
+    paths = []
+    for image in images:
+        source = decode_png16(image.read())
+        for index, (_, name, _, params) in enumerate(SPECS):
+            path = os.path.join(directory, f"{image.corpus}-{index}.png")
+            output = filter_image(name, source, corpus.LUT, binned=image.binned, params=params, media_type="image/png")
+            Path(path).write_bytes(output)
+            paths.append(path)
+    return paths
+
+
 async def measure_http(
-    url: str, images: list[CorpusImage], runs: int, server_pid: int, jobs: dict[str, StagedJob]
+    url: str, images: list[CorpusImage], runs: int, server_pid: int, jobs: dict[str, StagedJob], bare_url: str
 ) -> dict[str, dict[str, dict[str, float]]]:
-    """Per corpus, per filter: p50 of cold ms, cold send ms, server CPU ms of the cold request, cached ms;
-    per corpus under "floor": p50 wall and CPU ms of the codec floor.
+    """Per corpus, per filter: p50 of cold ms, cold send ms, server CPU ms of the cold request, cached ms,
+    bare transfer ms (``bare_url``/media/{n}, n as in :func:`write_outputs`); per corpus under "floor":
+    p50 wall and CPU ms of the codec floor.
 
     Each cold request is followed by one in-process run of the floor and, on the realistic image, of
     the same job stage by stage (``jobs``), so all of them see the same load on a shared machine."""
@@ -141,11 +169,13 @@ async def measure_http(
             codec_floor_once(png)  # warm-up
             floor: dict[str, list[float]] = {"wall": [], "cpu": [], "libpng": []}
             samples: dict[str, dict[str, list[float]]] = {
-                label: {"cold": [], "send": [], "cpu": [], "faults": [], "cached": []} for label, *_ in SPECS
+                label: {"cold": [], "send": [], "cpu": [], "faults": [], "cached": [], "bare": []}
+                for label, *_ in SPECS
             }
             resources = [warm]
+            first = len(SPECS) * images.index(image)
             for _ in range(runs):
-                for label, name, body, _ in SPECS:
+                for index, (label, name, body, _) in enumerate(SPECS):
                     resource = await upload(http, url, image, png)
                     resources.append(resource)
                     endpoint = f"{url}{BASE}/images/{resource}/filters/{name}"
@@ -156,6 +186,7 @@ async def measure_http(
                     samples[label]["cold"].append(cold)
                     samples[label]["send"].append(send)
                     samples[label]["cached"].append((await timed_post(http, endpoint, body, "hit"))[0])
+                    samples[label]["bare"].append(await timed_get(http, f"{bare_url}/media/{first + index}"))
                     # These block the client loop on purpose: nothing else is in flight.
                     wall, cpu_ms = codec_floor_once(png)
                     floor["wall"].append(wall)
@@ -374,17 +405,21 @@ def print_http(http: dict[str, dict[str, dict[str, float]]], images: list[Corpus
         )
         print(
             f"{'filter':<20}{'cold ms':>9}{'x floor':>9}  {'target':<10}{'cached ms':>10}{'x cold':>8}  {'target':<12}"
-            f"{'server CPU ms':>14}{'x floor CPU':>12}{'x libpng floor':>15}"
+            f"{'server CPU ms':>14}{'x floor CPU':>12}{'x libpng floor':>15}{'bare ms':>9}{'cached x bare':>14}"
         )
         for label, figures in figures_of.items():
-            cold, cached, cpu = figures["cold"], figures["cached"], figures["cpu"]
+            cold, cached, cpu, bare = figures["cold"], figures["cached"], figures["cpu"], figures["bare"]
             ratio = cold / floor["wall"]
             print(
                 f"{label:<20}{cold:9.0f}{ratio:8.2f}x  <= {COLD_TARGET}x {_ok(ratio <= COLD_TARGET):<4}"
                 f"{cached:10.1f}{cached / cold:7.3f}x  <= {CACHED_TARGET}x {_ok(cached / cold <= CACHED_TARGET):<4}"
-                f"{cpu:14.0f}{cpu / floor['cpu']:11.2f}x{cold / floor['libpng']:14.2f}x"
+                f"{cpu:14.0f}{cpu / floor['cpu']:11.2f}x{cold / floor['libpng']:14.2f}x{bare:9.1f}{cached / bare:13.2f}x"
             )
     print("server CPU: user+system of the whole server process (10 ms ticks) during the cold request.")
+    print(
+        "bare: the same bytes from a bare aiohttp web.FileResponse, fetched by the same client after each cached "
+        "repeat (sending the result alone: the least a cached repeat can take)."
+    )
     print(
         "libpng floor: libpng's own decode and its encode at zlib 1, Huffman-only, Sub (the server's PNG codecs "
         "before imaging/png.py and imaging/png_decoder.py), for comparison with earlier runs; the target is "
@@ -542,17 +577,22 @@ def main() -> int:
             print("  " + corpus.describe(image), flush=True)
         port = free_port()
         server = filters_server("filters-server", port, f"file:{tmp}/storage", os.path.join(tmp, "server.log"))
+        outputs = os.path.join(tmp, "outputs")
+        os.makedirs(outputs)
+        bare, bare_url, _ = baseline_server(tmp, "bare-transfer", write_outputs(images, outputs), fsync=False)
         server.start()
+        bare.start()
         try:
             realistic = next(i for i in images if i.corpus == "realistic")
             jobs = {
                 label: StagedJob(label, name, params, realistic.read(), realistic.binned)
                 for label, name, _, params in SPECS
             }
-            http = asyncio.run(measure_http(f"http://127.0.0.1:{port}", images, runs, server.pid, jobs))
+            http = asyncio.run(measure_http(f"http://127.0.0.1:{port}", images, runs, server.pid, jobs, bare_url))
             server.check_alive()
         finally:
             server.stop()
+            bare.stop()
         rows = breakdown_rows(breakdown(jobs, tmp, runs), http["realistic"])
         variants = encode_variants(jobs["supreme general 70"].output, runs)
         decodes = decode_variants(images, runs)

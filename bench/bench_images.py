@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import corpus
 from bench.corpus import CorpusImage
-from bench.servers import RssWatch, ServerProcess, filters_server, free_port, rss_mib, run_in_workdir
+from bench.servers import RssWatch, ServerProcess, baseline_server, filters_server, free_port, rss_mib, run_in_workdir
 from bench.workloads import MultipartFile, Result, delete_all, gets, uploads
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -149,22 +149,6 @@ def project_server(workdir: str, name: str, log_level: str) -> tuple[ServerProce
         cwd=REPO,
     )
     return server, url
-
-
-def baseline_server(workdir: str, name: str, media: list[str], fsync: bool) -> tuple[ServerProcess, str, str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    upload_dir = os.path.join(workdir, name + "-uploads")
-    os.makedirs(upload_dir, exist_ok=True)
-    argv = [sys.executable, os.path.join(HERE, "baseline_server.py"), "--port", str(port), "--dir", upload_dir]
-    for path in media:
-        argv += ["--media", path]
-    if fsync:
-        argv.append("--fsync")
-    server = ServerProcess(
-        f"baseline server ({name})", argv, f"{url}/healthz", cwd=REPO, log_path=os.path.join(workdir, f"{name}.log")
-    )
-    return server, url, upload_dir
 
 
 def _empty_dir(path: str) -> None:

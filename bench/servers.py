@@ -54,6 +54,24 @@ def filters_server(
     return ServerProcess(name, argv, f"http://127.0.0.1:{port}{ready_path}", cwd=cwd, env=env, log_path=log_path)
 
 
+def baseline_server(workdir: str, name: str, media: list[str], fsync: bool) -> tuple[ServerProcess, str, str]:
+    """The bare-aiohttp baseline (bench/baseline_server.py), not yet started: (server, its url, its
+    upload directory). ``GET /media/{n}`` serves the n-th of ``media`` with ``web.FileResponse``."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    upload_dir = os.path.join(workdir, name + "-uploads")
+    os.makedirs(upload_dir, exist_ok=True)
+    argv = [sys.executable, os.path.join(ROOT, "bench", "baseline_server.py"), "--port", str(port), "--dir", upload_dir]
+    for path in media:
+        argv += ["--media", path]
+    if fsync:
+        argv.append("--fsync")
+    server = ServerProcess(
+        f"baseline server ({name})", argv, f"{url}/healthz", cwd=ROOT, log_path=os.path.join(workdir, f"{name}.log")
+    )
+    return server, url, upload_dir
+
+
 class ServerProcess:
     """One server started with ``argv``; ``health_url`` answers 200 once it serves."""
 
