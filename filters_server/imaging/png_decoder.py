@@ -39,7 +39,9 @@ except ImportError:  # pragma: no cover - the stdlib module is the fallback
 # zlib_ng's stub declares ``error`` as an exception instance; at run time it is the class.
 _ZlibError = cast("type[Exception]", zlib.error)
 
-MAX_PIXELS = 1 << 30  # OpenCV's own limit (CV_IO_MAX_IMAGE_PIXELS): larger files are its to refuse
+# OpenCV's own limits (CV_IO_MAX_IMAGE_PIXELS, _WIDTH, _HEIGHT): larger files are its to refuse.
+MAX_PIXELS = 1 << 30
+MAX_SIDE = 1 << 20
 _MAX_DEFLATE_RATIO = 1032  # deflate's largest expansion: 258 bytes from a 2-bit code, roughly
 SEGMENT_BYTES = 512 * 1024  # filtered bytes per segment: small enough that the last one is short
 _IN_PIECE = 256 * 1024  # compressed bytes inflated per call: how soon a segment can be handed off
@@ -64,7 +66,7 @@ def read_png16(data: bytes) -> np.ndarray | None:
         return None
     width, height, stream = layout
     size = (1 + 2 * width) * height
-    if width * height > MAX_PIXELS or size > _MAX_DEFLATE_RATIO * len(stream):
+    if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE or size > _MAX_DEFLATE_RATIO * len(stream):
         return None  # more than OpenCV decodes, or more than the stream could inflate to: nothing to allocate
     raw = np.empty(size, np.uint8)  # the filtered rows, as inflated
     image = np.empty((height, width), np.uint16)

@@ -272,10 +272,10 @@ def _header_only(width: int, height: int, stream: bytes) -> bytes:
 
 @pytest.mark.parametrize(
     ("width", "height"),
-    [(1 << 16, 1 << 15), (2**31 - 1, 2**31 - 1)],
-    ids=["past OpenCV's pixel limit", "the largest header"],
+    [(1 << 16, 1 << 15), ((1 << 20) + 1, 1), (1, (1 << 20) + 1), (2**31 - 1, 2**31 - 1)],
+    ids=["past OpenCV's pixel limit", "wider than OpenCV reads", "taller than OpenCV reads", "the largest header"],
 )
-def test_a_header_promising_more_pixels_than_opencv_decodes_is_left_to_it(
+def test_a_header_past_the_sizes_opencv_decodes_is_left_to_it(
     width: int, height: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     allocated: list[int] = []
