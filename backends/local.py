@@ -23,7 +23,7 @@ import errno
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 from typing import BinaryIO, TypeVar
 
@@ -105,31 +105,36 @@ class LocalStorage:
         # in all through put_bytes.
         path = self._path(key)
         tmp = os.path.join(self._tmp, uuid.uuid4().hex)
-        out: BinaryIO | None = None
-        try:
+        opened: builtins.list[BinaryIO] = []
+
+        async def write() -> ObjectInfo:
             out = await self._run(_open_for_writing, tmp)
+            opened.append(out)
             buffer = bytearray()
             async for chunk in chunks:
                 buffer += chunk
                 if len(buffer) >= _WRITE_BUFFER:
                     await self._run(out.write, bytes(buffer))
                     buffer.clear()
-            info = await self._run(self._finish, key, out, bytes(buffer), tmp, path)
-        except BaseException as exc:
-            # Cancelled or failed: the temp file must not outlive the attempt.
-            await asyncio.shield(self._run(_discard, out, tmp))
-            self._raise_if_full(key, exc)
-            raise
-        self._out_of_room = False
-        return info
+            return await self._run(self._finish, key, out, bytes(buffer), tmp, path)
+
+        return await self._landed(key, tmp, write(), opened)
 
     async def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
         path = self._path(key)
         tmp = os.path.join(self._tmp, uuid.uuid4().hex)
+        return await self._landed(key, tmp, self._run(self._write_whole, key, data, tmp, path), [])
+
+    async def _landed(
+        self, key: str, tmp: str, writing: Awaitable[ObjectInfo], opened: builtins.list[BinaryIO]
+    ) -> ObjectInfo:
+        """``writing`` (a write of ``key`` through the temp file ``tmp``), awaited. Cancelled or
+        failed, the temp file (and ``opened``, its handle if one was opened) must not outlive the
+        attempt, and a full disk is StorageFull."""
         try:
-            info = await self._run(self._write_whole, key, data, tmp, path)
+            info = await writing
         except BaseException as exc:
-            await asyncio.shield(self._run(_discard, None, tmp))
+            await asyncio.shield(self._run(_discard, opened[0] if opened else None, tmp))
             self._raise_if_full(key, exc)
             raise
         self._out_of_room = False
