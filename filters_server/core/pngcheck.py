@@ -19,11 +19,7 @@ from typing import Protocol, cast
 
 from filters_server.core.errors import DomainError
 from filters_server.imaging.png import SIGNATURE as PNG_SIGNATURE
-
-try:  # zlib-ng CRCs ~8x and inflates ~4x faster than the stdlib's zlib, same API and streams
-    from zlib_ng import zlib_ng as zlib
-except ImportError:  # pragma: no cover - the stdlib module is the fallback
-    import zlib  # type: ignore[no-redef]  # same API as zlib_ng; only one of the two is bound
+from filters_server.imaging.zlibs import ZlibError, zlib
 
 # ISA-L inflates libpng-written IDAT streams about 1.3x faster than zlib-ng (docs/benchmarks.md);
 # same streaming API (max_length, unconsumed_tail, eof). CRCs stay with zlib-ng.
@@ -32,8 +28,6 @@ try:
 except ImportError:  # pragma: no cover - zlib-ng is the fallback
     inflater = zlib  # type: ignore[misc]  # the same decompressobj API as isal_zlib
 
-# zlib_ng's stub declares ``error`` as an exception instance; at run time it is the class.
-ZlibError = cast("type[Exception]", zlib.error)
 InflateError = cast("type[Exception]", inflater.error)
 
 

@@ -27,11 +27,7 @@ import numpy as np
 from isal import isal_zlib
 
 from filters_server.imaging.halves import helper
-
-try:  # zlib-ng computes CRC-32 several times faster than the stdlib's zlib; same values
-    from zlib_ng import zlib_ng as zlib
-except ImportError:  # pragma: no cover - the stdlib module is the fallback
-    import zlib  # type: ignore[no-redef]  # same crc32 as zlib_ng; only one of the two is bound
+from filters_server.imaging.zlibs import zlib
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DEFLATE_LEVEL = 1  # ISA-L levels are 0-3; 1 is the fastest that still finds matches
@@ -39,11 +35,16 @@ STRIP_BYTES = 1 << 20  # raw scanline bytes filtered and compressed per step
 SPLIT_MIN_BYTES = 1 << 18  # smaller images are deflated as one stream: a hand-off costs more
 _SUB = 1  # PNG filter type: each byte minus the byte one pixel to its left
 _BPP = 2  # bytes per pixel of 16-bit grayscale
-_ZLIB_HEADER = b"\x78\x01"  # deflate, 32 KiB window, no dictionary, "fastest" level
+ZLIB_HEADER = b"\x78\x01"  # deflate, 32 KiB window, no dictionary, "fastest" level
 _ADLER_BASE = 65521
 
 
-def _chunk(kind: bytes, *data: bytes) -> list[bytes]:
+def header16(width: int, height: int) -> bytes:
+    """The IHDR body of a 16-bit grayscale image: deflate, filter method 0, no interlace."""
+    return struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0)
+
+
+def chunk(kind: bytes, *data: bytes) -> list[bytes]:
     """A chunk whose data is the ``data`` parts joined, as its parts (length and type, the data,
     CRC): the data is copied once, by the final join."""
     crc = zlib.crc32(kind)
@@ -80,7 +81,6 @@ def encode_png16(image: np.ndarray) -> bytes:
     h, w = image.shape
     if h == 0 or w == 0:
         raise ValueError(f"a PNG needs at least one pixel, got shape {image.shape}")
-    ihdr = struct.pack(">IIBBBBB", w, h, 16, 0, 0, 0, 0)  # 16-bit, grayscale, deflate, adaptive filters, no interlace
     middle = h // 2 if h >= 2 and h * (_BPP * w + 1) >= SPLIT_MIN_BYTES else h
     with helper() as pool:
         bottom = pool.submit(_deflated, image[middle:], True) if pool is not None and middle < h else None
@@ -94,12 +94,12 @@ def encode_png16(image: np.ndarray) -> bytes:
         adler = adler32_combine(adler, more_adler, more_length)
     # One IDAT chunk per piece; the zlib header opens the first, the Adler-32 closes the last.
     groups = [[piece] for piece in pieces]
-    groups[0].insert(0, _ZLIB_HEADER)
+    groups[0].insert(0, ZLIB_HEADER)
     groups[-1].append(struct.pack(">I", adler))
-    parts = [SIGNATURE, *_chunk(b"IHDR", ihdr)]
+    parts = [SIGNATURE, *chunk(b"IHDR", header16(w, h))]
     for group in groups:
-        parts += _chunk(b"IDAT", *group)
-    parts += _chunk(b"IEND")
+        parts += chunk(b"IDAT", *group)
+    parts += chunk(b"IEND")
     return b"".join(parts)
 
 

@@ -23,21 +23,13 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from concurrent.futures import Future
-from typing import cast
 
 import cv2
 import numpy as np
 
 from filters_server.imaging.halves import helper
-from filters_server.imaging.png import SIGNATURE
-
-try:  # zlib-ng inflates about 1.4x faster than the stdlib's zlib (and ISA-L, on these files)
-    from zlib_ng import zlib_ng as zlib
-except ImportError:  # pragma: no cover - the stdlib module is the fallback
-    import zlib  # type: ignore[no-redef]  # the same API as zlib_ng; only one of the two is bound
-
-# zlib_ng's stub declares ``error`` as an exception instance; at run time it is the class.
-_ZlibError = cast("type[Exception]", zlib.error)
+from filters_server.imaging.png import SIGNATURE, ZLIB_HEADER, chunk, header16
+from filters_server.imaging.zlibs import ZlibError, zlib  # zlib-ng inflates these files faster than ISA-L
 
 # OpenCV's own limits (CV_IO_MAX_IMAGE_PIXELS, _WIDTH, _HEIGHT): larger files are its to refuse.
 MAX_PIXELS = 1 << 30
@@ -154,7 +146,7 @@ def _segments(stream: memoryview, raw: np.ndarray, width: int, height: int) -> I
                     break
                 yield start, stop
                 start = stop
-    except _ZlibError:
+    except ZlibError:
         raise _Damaged from None
     if not inflater.eof or inflater.unused_data or filled != len(raw):
         raise _Damaged
@@ -187,13 +179,11 @@ def _stored_png(width: int, rows: int, filtered: np.ndarray) -> np.ndarray:
     full, rest = divmod(n, _STORED_MAX)
     blocks = full + (1 if rest else 0)
     zlen = 2 + n + 5 * blocks + 4  # zlib header, blocks with their 5-byte headers, Adler-32
-    ihdr = struct.pack(">IIBBBBB", width, rows, 16, 0, 0, 0, 0)
-    head = SIGNATURE + _CHUNK.pack(13, b"IHDR") + ihdr + _CRC.pack(zlib.crc32(ihdr, zlib.crc32(b"IHDR")))
-    head += _CHUNK.pack(zlen, b"IDAT")
+    head = b"".join([SIGNATURE, *chunk(b"IHDR", header16(width, rows))]) + _CHUNK.pack(zlen, b"IDAT")
     png = np.empty(len(head) + zlen + 4 + 12, np.uint8)
     png[: len(head)] = np.frombuffer(head, np.uint8)
     stream = png[len(head) : len(head) + zlen]
-    stream[:2] = (0x78, 0x01)  # deflate, 32 KiB window, no dictionary, check bits
+    stream[:2] = np.frombuffer(ZLIB_HEADER, np.uint8)
     if full:
         body = stream[2 : 2 + full * (5 + _STORED_MAX)].reshape(full, 5 + _STORED_MAX)
         body[:, :5] = (0, 0xFF, 0xFF, 0, 0)  # not final; LEN 65535 and NLEN, little-endian
@@ -205,6 +195,6 @@ def _stored_png(width: int, rows: int, filtered: np.ndarray) -> np.ndarray:
     else:
         body[-1, 0] = 1  # the last full block is the final one
     stream[-4:] = np.frombuffer(_CRC.pack(zlib.adler32(filtered)), np.uint8)
-    tail = _CRC.pack(zlib.crc32(stream, zlib.crc32(b"IDAT"))) + _CHUNK.pack(0, b"IEND") + _CRC.pack(zlib.crc32(b"IEND"))
+    tail = b"".join([_CRC.pack(zlib.crc32(stream, zlib.crc32(b"IDAT"))), *chunk(b"IEND")])
     png[len(head) + zlen :] = np.frombuffer(tail, np.uint8)
     return png
