@@ -27,44 +27,24 @@ from filters_server.imaging import codecs, halves, png_decoder
 from filters_server.imaging.png import encode_png16
 from filters_server.imaging.png_decoder import read_png16
 
+from .png_files import chunks, idat_stream, libpng, png_file
+
 LIBPNG_DEFAULT = [cv2.IMWRITE_PNG_COMPRESSION, 6]  # what sensor software writes: level 6, adaptive filters
-
-
-def _libpng(data: bytes) -> np.ndarray | None:
-    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
 
 
 def _written_by_libpng(image: np.ndarray, *params: int) -> bytes:
     return cv2.imencode(".png", image, [*LIBPNG_DEFAULT, *params])[1].tobytes()
 
 
-def _chunks(data: bytes) -> list[tuple[bytes, bytes]]:
-    out, pos = [], 8
-    while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
-        out.append((kind, data[pos + 8 : pos + 8 + length]))
-        pos += 12 + length
-    return out
-
-
-def _file(chunks: list[tuple[bytes, bytes]]) -> bytes:
-    parts = [codecs.PNG_SIGNATURE]
-    for kind, body in chunks:
-        parts.append(struct.pack(">I4s", len(body), kind) + body + struct.pack(">I", zlib.crc32(kind + body)))
-    return b"".join(parts)
-
-
 def _with_chunk(data: bytes, kind: bytes, body: bytes) -> bytes:
     """``data`` with one more chunk right after its IHDR."""
-    chunks = _chunks(data)
-    return _file([chunks[0], (kind, body), *chunks[1:]])
+    parts = chunks(data)
+    return png_file([parts[0], (kind, body), *parts[1:]])
 
 
 def _filter_types(data: bytes) -> set[int]:
-    chunks = _chunks(data)
-    width, _height = struct.unpack(">II", chunks[0][1][:8])
-    raw = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))
-    return set(raw[:: 1 + 2 * width])
+    (width,) = struct.unpack(">I", chunks(data)[0][1][:4])
+    return set(zlib.decompress(idat_stream(data))[:: 1 + 2 * width])
 
 
 @pytest.fixture
@@ -108,8 +88,7 @@ def test_segments_cover_every_row_once_and_each_starts_where_no_row_above_is_rea
     assert rows[0][0] == 0 and rows[-1][1] == sensor_image.shape[0]
     assert all(stop == next_start for (_, stop), (next_start, _) in itertools.pairwise(rows))
     width = sensor_image.shape[1]
-    chunks = _chunks(data)
-    raw = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))
+    raw = zlib.decompress(idat_stream(data))
     assert all(raw[start * (1 + 2 * width)] in (0, 1) for start, _ in rows)
 
 
@@ -193,7 +172,7 @@ def test_any_image_decodes_to_libpngs_pixels_however_it_is_cut(
 def test_chunks_opencv_ignores_do_not_change_the_pixels(sensor_image: np.ndarray, kind: bytes, body: bytes) -> None:
     data = _with_chunk(encode_png16(sensor_image), kind, body)
     assert kind in png_decoder._IGNORED_CHUNKS
-    np.testing.assert_array_equal(read_png16(data), _libpng(data))
+    np.testing.assert_array_equal(read_png16(data), libpng(data))
     np.testing.assert_array_equal(read_png16(data), sensor_image)
 
 
@@ -202,10 +181,10 @@ _STRIDE = 1 + 2 * 320  # bytes of one filtered row of sensor_image (320 wide)
 
 def _damaged(data: bytes, how: str) -> bytes:
     """A file of sensor_image's size, damaged or unusual as ``how`` says."""
-    chunks = _chunks(data)
+    parts = chunks(data)
     if how == "interlaced":
-        ihdr = chunks[0][1][:12] + b"\x01"
-        return _file([(b"IHDR", ihdr), *chunks[1:]])
+        ihdr = parts[0][1][:12] + b"\x01"
+        return png_file([(b"IHDR", ihdr), *parts[1:]])
     if how == "alpha (tRNS)":
         return _with_chunk(data, b"tRNS", struct.pack(">H", 0))
     if how == "an unknown ancillary chunk":
@@ -217,8 +196,8 @@ def _damaged(data: bytes, how: str) -> bytes:
     if how == "data after IEND":
         return data + b"\0"
     if how == "8-bit":
-        return _file([(b"IHDR", chunks[0][1][:8] + b"\x08" + chunks[0][1][9:]), *chunks[1:]])
-    raw = bytearray(zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT")))
+        return png_file([(b"IHDR", parts[0][1][:8] + b"\x08" + parts[0][1][9:]), *parts[1:]])
+    raw = bytearray(zlib.decompress(idat_stream(data)))
     if how == "an invalid filter type":
         raw[len(raw) // 2 // _STRIDE * _STRIDE] = 5
     elif how == "too many rows inflated":
@@ -228,10 +207,10 @@ def _damaged(data: bytes, how: str) -> bytes:
     elif how == "IDAT chunks not consecutive":
         stream = zlib.compress(bytes(raw))
         half = len(stream) // 2
-        return _file(
-            [chunks[0], (b"IDAT", stream[:half]), (b"tEXt", b"a\0b"), (b"IDAT", stream[half:]), (b"IEND", b"")]
+        return png_file(
+            [parts[0], (b"IDAT", stream[:half]), (b"tEXt", b"a\0b"), (b"IDAT", stream[half:]), (b"IEND", b"")]
         )
-    return _file([chunks[0], (b"IDAT", zlib.compress(bytes(raw))), (b"IEND", b"")])
+    return png_file([parts[0], (b"IDAT", zlib.compress(bytes(raw))), (b"IEND", b"")])
 
 
 DAMAGE = [
@@ -258,7 +237,7 @@ def test_files_it_does_not_take_are_left_to_libpng(sensor_image: np.ndarray, how
 @pytest.mark.parametrize("how", DAMAGE)
 def test_decode_png16_answers_for_such_files_as_libpng_does(sensor_image: np.ndarray, how: str) -> None:
     data = _damaged(_written_by_libpng(sensor_image), how)
-    expected = _libpng(data)
+    expected = libpng(data)
     if expected is None or expected.ndim != 2 or expected.dtype != np.uint16:
         with pytest.raises(ValueError):
             codecs.decode_png16(data)
@@ -267,7 +246,9 @@ def test_decode_png16_answers_for_such_files_as_libpng_does(sensor_image: np.nda
 
 
 def _header_only(width: int, height: int, stream: bytes) -> bytes:
-    return _file([(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0)), (b"IDAT", stream), (b"IEND", b"")])
+    return png_file(
+        [(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0)), (b"IDAT", stream), (b"IEND", b"")]
+    )
 
 
 @pytest.mark.parametrize(

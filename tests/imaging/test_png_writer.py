@@ -25,23 +25,7 @@ from filters_server.imaging import codecs
 from filters_server.imaging import png as writer
 from filters_server.imaging.png import encode_png16
 
-
-def _chunks(data: bytes) -> list[tuple[bytes, bytes]]:
-    """(type, body) of every chunk, after checking each CRC."""
-    assert data[:8] == writer.SIGNATURE
-    out, pos = [], 8
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
-        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
-        assert crc == zlib.crc32(kind + body), f"bad CRC on {kind!r}"
-        out.append((kind, body))
-        pos += 12 + length
-    return out
-
-
-def _libpng(data: bytes) -> np.ndarray:
-    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+from .png_files import chunks, idat_stream, libpng
 
 
 def _pillow(data: bytes) -> np.ndarray:
@@ -52,7 +36,7 @@ def _pillow(data: bytes) -> np.ndarray:
 
 def test_libpng_and_pillow_read_back_the_exact_pixels(sensor_image: np.ndarray) -> None:
     data = encode_png16(sensor_image)
-    np.testing.assert_array_equal(_libpng(data), sensor_image)
+    np.testing.assert_array_equal(libpng(data), sensor_image)
     np.testing.assert_array_equal(_pillow(data), sensor_image)
 
 
@@ -60,7 +44,7 @@ def test_pixels_are_those_of_libpngs_file_of_the_same_image(sensor_image: np.nda
     ours = encode_png16(sensor_image)
     theirs = cv2.imencode(".png", sensor_image, codecs.LIBPNG_PARAMS)[1].tobytes()
     assert ours != theirs  # another deflate implementation: other bytes ...
-    np.testing.assert_array_equal(_libpng(ours), _libpng(theirs))  # ... the same image
+    np.testing.assert_array_equal(libpng(ours), libpng(theirs))  # ... the same image
 
 
 def test_files_are_no_larger_than_libpngs_at_the_settings_they_replaced(sensor_image: np.ndarray) -> None:
@@ -69,13 +53,13 @@ def test_files_are_no_larger_than_libpngs_at_the_settings_they_replaced(sensor_i
 
 
 def test_header_says_16_bit_grayscale_without_interlace(sensor_image: np.ndarray) -> None:
-    kind, body = _chunks(encode_png16(sensor_image))[0]
+    kind, body = chunks(encode_png16(sensor_image))[0]
     assert kind == b"IHDR"
     assert struct.unpack(">IIBBBBB", body) == (320, 240, 16, 0, 0, 0, 0)
 
 
 def test_every_row_uses_the_sub_filter(sensor_image: np.ndarray) -> None:
-    raw = zlib.decompress(b"".join(body for kind, body in _chunks(encode_png16(sensor_image)) if kind == b"IDAT"))
+    raw = zlib.decompress(idat_stream(encode_png16(sensor_image)))
     stride = 1 + 2 * sensor_image.shape[1]
     assert len(raw) == stride * sensor_image.shape[0]
     assert set(raw[::stride]) == {1}
@@ -84,9 +68,9 @@ def test_every_row_uses_the_sub_filter(sensor_image: np.ndarray) -> None:
 def test_an_image_of_many_strips_is_one_valid_stream(monkeypatch: pytest.MonkeyPatch, sensor_image: np.ndarray) -> None:
     monkeypatch.setattr(writer, "STRIP_BYTES", 3 * (2 * sensor_image.shape[1] + 1))  # three rows per strip
     data = encode_png16(sensor_image)
-    kinds = [kind for kind, _ in _chunks(data)]
+    kinds = [kind for kind, _ in chunks(data)]
     assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND" and set(kinds[1:-1]) == {b"IDAT"}
-    np.testing.assert_array_equal(_libpng(data), sensor_image)
+    np.testing.assert_array_equal(libpng(data), sensor_image)
 
 
 def test_the_upload_validator_accepts_what_the_server_writes(sensor_image: np.ndarray) -> None:
@@ -102,17 +86,17 @@ def test_the_upload_validator_accepts_what_the_server_writes(sensor_image: np.nd
 @pytest.mark.parametrize("shape", [(1, 1), (1, 7), (7, 1), (3, 2)])
 def test_tiny_images_round_trip(shape: tuple[int, int]) -> None:
     image = np.arange(np.prod(shape), dtype=np.uint16).reshape(shape) * 9000
-    np.testing.assert_array_equal(_libpng(encode_png16(image)), image)
+    np.testing.assert_array_equal(libpng(encode_png16(image)), image)
 
 
 def test_extreme_values_survive_the_filters_wrap_around() -> None:
     image = np.tile(np.array([0, 65535, 1, 65534, 256, 255], np.uint16), (4, 3))
-    np.testing.assert_array_equal(_libpng(encode_png16(image)), image)
+    np.testing.assert_array_equal(libpng(encode_png16(image)), image)
 
 
 def test_a_non_contiguous_view_is_written_as_its_pixels(sensor_image: np.ndarray) -> None:
     view = sensor_image[::2, ::3]
-    np.testing.assert_array_equal(_libpng(encode_png16(view)), view)
+    np.testing.assert_array_equal(libpng(encode_png16(view)), view)
 
 
 @pytest.mark.parametrize(
@@ -129,7 +113,7 @@ def test_anything_but_a_nonempty_2d_uint16_array_is_refused(bad: np.ndarray) -> 
     )
 )
 def test_any_image_round_trips(image: np.ndarray) -> None:
-    np.testing.assert_array_equal(_libpng(encode_png16(image)), image)
+    np.testing.assert_array_equal(libpng(encode_png16(image)), image)
 
 
 @pytest.fixture
@@ -141,9 +125,9 @@ def split(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("split")
 def test_an_image_deflated_as_two_halves_is_one_valid_zlib_stream(sensor_image: np.ndarray) -> None:
     data = encode_png16(sensor_image)
-    raw = zlib.decompress(b"".join(body for kind, body in _chunks(data) if kind == b"IDAT"))  # checks the Adler-32
+    raw = zlib.decompress(idat_stream(data))  # checks the Adler-32
     assert len(raw) == (1 + 2 * sensor_image.shape[1]) * sensor_image.shape[0]
-    np.testing.assert_array_equal(_libpng(data), sensor_image)
+    np.testing.assert_array_equal(libpng(data), sensor_image)
     np.testing.assert_array_equal(_pillow(data), sensor_image)
 
 
@@ -169,8 +153,8 @@ def test_the_bytes_do_not_depend_on_whether_a_helper_thread_was_free(
 )
 def test_any_image_deflated_as_two_halves_round_trips(image: np.ndarray) -> None:
     data = encode_png16(image)
-    np.testing.assert_array_equal(_libpng(data), image)
-    zlib.decompress(b"".join(body for kind, body in _chunks(data) if kind == b"IDAT"))
+    np.testing.assert_array_equal(libpng(data), image)
+    zlib.decompress(idat_stream(data))
 
 
 @given(st.binary(max_size=300), st.binary(max_size=300), st.integers(0, 70000))
