@@ -341,7 +341,7 @@ class PngValidator:
         self._need = _SNIFF_LENGTH
 
     def _on_chunk_header(self) -> None:
-        length, ctype = struct.unpack(">I4s", self._small)
+        length, ctype = _HEADER.unpack(self._small)
         self._small.clear()
         if length > _MAX_CHUNK_LENGTH:
             raise InvalidPng(f"chunk length {length} exceeds 2^31-1")
@@ -391,7 +391,7 @@ class PngValidator:
         self._state, self._need = _CHUNK_CRC, 4
 
     def _on_chunk_crc(self) -> None:
-        (stored,) = struct.unpack(">I", self._small)
+        (stored,) = _CRC.unpack(self._small)
         self._small.clear()
         name = self._chunk_type.decode("ascii")
         if stored != self._crc:
