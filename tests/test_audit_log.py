@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import random
 import re
 
 import pytest
 
+from filters_server.api import audit
 from filters_server.api.audit import ACCESS_LOGGER, AuditLog
 from filters_server.logsetup import TEXT_FORMAT, JsonFormatter, TextFormatter
 from filters_server.testing import png16, sample_image_info
@@ -121,3 +124,24 @@ def test_no_record_is_made_while_the_access_logger_is_below_info():
     assert AuditLog(logger, "").enabled is False
     logger.setLevel(logging.INFO)
     assert AuditLog(logger, "").enabled is True
+
+
+async def test_generated_request_ids_leave_the_host_processs_random_generator_alone(client):
+    """A test suite that seeds ``random`` and runs the in-process server gets the same sequence."""
+    state = random.getstate()
+    responses = [await client.get(f"{BASE}/images/{MISSING_ID}") for _ in range(3)]
+    assert len({response.headers["X-Request-ID"] for response in responses}) == 3
+    assert random.getstate() == state
+
+
+def test_a_forked_process_generates_other_request_ids_than_its_parent():
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next id, then leave at once
+        os.write(writer, audit._IDS.getrandbits(128).to_bytes(16, "big"))
+        os._exit(0)
+    os.close(writer)
+    child = int.from_bytes(os.read(reader, 16), "big")
+    os.close(reader)
+    os.waitpid(pid, 0)
+    assert child != audit._IDS.getrandbits(128)

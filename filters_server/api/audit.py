@@ -11,6 +11,7 @@ so every request is recorded: 401s and errors included, as well as requests refu
 from __future__ import annotations
 
 import logging
+import os
 import random
 import re
 
@@ -27,6 +28,11 @@ ACCESS_LOGGER = "filters_server.access"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 # The text line of an access record: its fields (AuditLog.log) in their order.
 _MESSAGE = "%s %s %s %s id=%s %s %sB %.1fms from %s"
+# Request ids come from a generator of their own, seeded from the OS: the module-level one belongs
+# to whatever process hosts the server (a test suite running the in-process server seeds and replays
+# it), and every request would move it on. A forked process (--processes) seeds its copy afresh.
+_IDS = random.Random()
+os.register_at_fork(after_in_child=_IDS.seed)
 
 
 def request_id_of(request: web.Request) -> str:
@@ -34,8 +40,8 @@ def request_id_of(request: web.Request) -> str:
     offered = request.headers.get(REQUEST_ID_HEADER, "")
     # 128 random bits as 32 hex digits, like a uuid4 without its fixed bits. A correlation id is no
     # secret, and uuid4 asks the kernel for randomness on every request (a tenth of the CPU a
-    # metadata request costs, measured); the random module reseeds itself in a forked process.
-    return offered if _SANE_REQUEST_ID.fullmatch(offered) else f"{random.getrandbits(128):032x}"
+    # metadata request costs, measured).
+    return offered if _SANE_REQUEST_ID.fullmatch(offered) else f"{_IDS.getrandbits(128):032x}"
 
 
 async def send_request_id(request: web.Request, response: web.StreamResponse) -> None:
