@@ -25,6 +25,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from schemathesis.transport.serialization import Binary
 
+from filters_server.config import Settings
 from filters_server.testing import png16
 
 from .conftest import AUTH, PASSWORD, USER, ThreadedServer
@@ -34,6 +35,8 @@ SETTINGS = hypothesis.settings(
     max_examples=25, deadline=None, derandomize=True, database=None, suppress_health_check=list(hypothesis.HealthCheck)
 )
 MEDIA = png16(48, 32, seed=5)
+# Part names the server reads (in any case) rather than ignores: see skip_unsendable_parts.
+MEANINGFUL_PART_NAMES = frozenset({"imageinfo", "imagemedia", "media", "dicom"})
 # A schema can say "binary image/png" but not "16-bit grayscale": image/png parts are real ones.
 schemathesis.openapi.media_type("image/png", st.just(MEDIA))
 
@@ -116,6 +119,11 @@ def skip_unsendable_parts(case: schemathesis.Case) -> schemathesis.Case:
       with custom encoding") sends an empty string there, which the schema does not allow.
     * Media that is not a 16-bit grayscale PNG: the coverage phase ignores the registered
       image/png strategy and sends its own 8-bit PNG (the description rules that out).
+    * Extra parts the description gives a meaning to: another ``imageInfo``/``imageMedia`` in
+      another case, a ``media`` part (the media part's other name) or a ``dicom`` part (with
+      rules of its own), and more parts than --max-parts. The schema admits any extra part; the
+      description says which are not just ignored. (Hypothesis draws property names from string
+      constants in our own code, so such names come up.)
     """
     if (
         (case.operation.method.upper(), case.operation.path) == ("POST", "/images")
@@ -123,10 +131,13 @@ def skip_unsendable_parts(case: schemathesis.Case) -> schemathesis.Case:
         and case.meta.generation.mode == GenerationMode.POSITIVE
         and isinstance(case.body, dict)
     ):
+        extra = [name.lower() for name in case.body if name not in ("imageInfo", "imageMedia")]
         if (
             any(ord(char) < 0x20 or ord(char) == 0x7F for name in case.body for char in name)
             or not isinstance(case.body.get("imageInfo"), dict)
             or not is_png16(case.body.get("imageMedia"))
+            or any(name in MEANINGFUL_PART_NAMES for name in extra)
+            or len(case.body) > Settings().max_parts
         ):
             hypothesis.reject()
     return case
